@@ -1,0 +1,261 @@
+"""The ``gh-assets`` command: the offline demo, ingesting repositories, and managing repository partitions.
+
+Every command runs real Dagster materialisations of the code location's job against the instance in
+``$DAGSTER_HOME`` (the demo uses ``./.dagster_home`` when it is unset, so ``make dev`` shows its runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gh_assets.config import ConfigError, load_sources, validate_repo_name
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+DEMO_DAGSTER_HOME = ".dagster_home"
+
+
+class CliError(Exception):
+    """A failure the command reports as one paragraph and a non-zero exit."""
+
+
+def _instance(default_home: str | None) -> dg.DagsterInstance:
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME") or default_home
+    if not home:
+        raise CliError("DAGSTER_HOME is not set: set it to the Dagster home directory (with a dagster.yaml).")
+    path = Path(home).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / "dagster.yaml").exists() and Path("dagster.yaml").exists():
+        shutil.copy("dagster.yaml", path / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(path)
+    return dg.DagsterInstance.get()
+
+
+def _ensure_partitions(instance: dg.DagsterInstance, repos: Sequence[str]) -> None:
+    from gh_assets.github.partitions import REPOS_PARTITION
+
+    existing = set(instance.get_dynamic_partitions(REPOS_PARTITION))
+    missing = [r for r in repos if r not in existing]
+    if missing:
+        instance.add_dynamic_partitions(REPOS_PARTITION, missing)
+
+
+@dataclass
+class RunOutcome:
+    repo: str
+    start: date
+    end: date
+    success: bool
+    checks: list[tuple[str, bool]]
+    error: str | None
+
+
+def _run_range(instance: dg.DagsterInstance, repo: str, start: date, end: date) -> RunOutcome:
+    """One run of the issues job over ``[start, end]`` of one repository (a single paginated sweep)."""
+    from gh_assets.definitions import defs
+    from gh_assets.github.partitions import range_tags
+
+    job = defs.resolve_job_def("github_issues_job")
+    result = job.execute_in_process(
+        instance=instance,
+        tags={**range_tags(repo, start, end), "gh_assets/launched_by": "cli"},
+        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("GH_ASSETS_LOG_LEVEL", "WARNING")}}}},
+        raise_on_error=False,
+    )
+    checks = [(f"{e.asset_key.to_user_string()}:{e.check_name}", e.passed) for e in result.get_asset_check_evaluations()]
+    error = None
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        if failures and failures[0].step_failure_data.error:
+            err = failures[0].step_failure_data.error
+            while err.cause is not None and err.cls_name in ("DagsterExecutionStepExecutionError", "RetryRequestedFromPolicy"):
+                err = err.cause
+            error = f"{err.cls_name}: {err.message.strip()}"
+        else:
+            failed_checks = [name for name, ok in checks if not ok]
+            error = f"blocking checks failed: {', '.join(failed_checks)}" if failed_checks else "the run failed"
+    return RunOutcome(repo, start, end, result.success, checks, error)
+
+
+def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
+    import duckdb
+    import polars as pl
+
+    from gh_assets.environment import WAREHOUSE_FILE
+
+    lake = data_dir / "lake"
+    warehouse = data_dir / WAREHOUSE_FILE
+    print("\nRuns (one per repository, a single sweep over its range of days):")
+    for o in outcomes:
+        status = "ok" if o.success else f"FAILED - {o.error}"
+        print(f"  {o.repo:<24} {o.start} .. {o.end}  {status}")
+    checks = [c for o in outcomes for c in o.checks]
+    passed = sum(ok for _, ok in checks)
+    print(f"\nChecks: {passed} passed, {len(checks) - passed} failed")
+    for name, ok in checks:
+        if not ok:
+            print(f"  FAILED {name}")
+    print("\nRows per table:")
+
+    def count(glob: str) -> int:
+        files = list(lake.glob(glob))
+        return pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+
+    print(f"  {'lake  raw/issues (pages)':<34} {sum(1 for _ in lake.glob('raw/issues/*/*/pages/*'))}")
+    print(f"  {'lake  staged/issues':<34} {count('staged/issues/*/*/*.parquet')}")
+    print(f"  {'lake  quarantine/issues':<34} {count('quarantine/issues/*/*/*.parquet')}")
+    if warehouse.exists():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows = con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1"
+            ).fetchall()
+            for (table,) in rows:
+                (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+                print(f"  {'duckdb ' + table:<34} {n}")
+            per_repo = con.execute(
+                "SELECT repository, count(*), count(*) FILTER (WHERE state = 'open'), count(*) FILTER (WHERE is_pull_request) "
+                "FROM marts.issues GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        print("\nmarts.issues by repository (rows, open, pull requests):")
+        for repo, n, open_, prs in per_repo:
+            print(f"  {repo:<24} {n:>7} {open_:>7} {prs:>7}")
+    print(f"\nLake:      {lake.resolve()}")
+    print(f"DuckDB:    {warehouse.resolve()}   (try: duckdb {warehouse} \"SELECT * FROM marts.issues LIMIT 5\")")
+    print(f"Dagster:   {os.environ.get('DAGSTER_HOME')}   (make dev shows these runs in the UI)")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gh_assets.emulator import Emulator, EmulatorConfig
+    from gh_assets.environment import DATA_DIR_ENV, DEFAULT_DATA_DIR
+
+    sources = load_sources(args.config)
+    os.environ.setdefault(DATA_DIR_ENV, DEFAULT_DATA_DIR)
+    data_dir = Path(os.environ[DATA_DIR_ENV])
+    # The demo never talks to GitHub: drop a real token so it cannot reach the emulator either.
+    os.environ.pop("GITHUB_TOKEN", None)
+    emulator_config = EmulatorConfig(
+        seed=args.seed, repos=tuple(sources.repo_names), issues_per_repo=args.issues, start=args.start, days=args.days
+    )
+    with Emulator(emulator_config) as emu:
+        os.environ["GITHUB_API_URL"] = emu.url
+        if args.config:
+            os.environ["GH_ASSETS_CONFIG"] = str(args.config)
+        print(f"GitHub emulator on {emu.url}: {len(sources.repo_names)} repositories x {args.issues} issues (seed {args.seed})")
+        instance = _instance(DEMO_DAGSTER_HOME)
+        _ensure_partitions(instance, sources.repo_names)
+        outcomes = []
+        for repo in sources.repo_names:
+            last = max(datetime.strptime(i["updated_at"], "%Y-%m-%dT%H:%M:%SZ") for i in emu.issues(repo)).date()
+            start = sources.repo_start(repo)
+            print(f"materialising {repo} {start} .. {last} ...", flush=True)
+            outcomes.append(_run_range(instance, repo, start, last))
+    _print_summary(outcomes, data_dir)
+    return 0 if all(o.success for o in outcomes) else 1
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from gh_assets.environment import DATA_DIR_ENV, DEFAULT_DATA_DIR
+
+    repos = []
+    for repo in args.repo:
+        try:
+            repos.append(validate_repo_name(repo))
+        except ValueError as exc:
+            raise CliError(f"--repo {exc}") from None
+    start, end = args.start, args.end
+    if end < start:
+        raise CliError(f"--end {end} is before --start {start}")
+    instance = _instance(None if os.environ.get("DAGSTER_HOME") else DEMO_DAGSTER_HOME)
+    _ensure_partitions(instance, repos)
+    outcomes = [_run_range(instance, repo, start, end) for repo in repos]
+    _print_summary(outcomes, Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR))
+    failed = [o for o in outcomes if not o.success]
+    if failed:
+        raise CliError(" ".join(f"Ingesting {o.repo} {o.start}..{o.end} failed: {o.error}" for o in failed))
+    return 0
+
+
+def cmd_repos(args: argparse.Namespace) -> int:
+    from gh_assets.github.partitions import REPOS_PARTITION
+    from gh_assets.github.sensors import plan_repo_sync
+
+    sources = load_sources(args.config)
+    instance = _instance(DEMO_DAGSTER_HOME)
+    existing = list(instance.get_dynamic_partitions(REPOS_PARTITION))
+    if args.action == "list":
+        for repo in sorted(set(existing) | set(sources.repo_names)):
+            where = ("config" if repo in sources.repo_names else "") + (" partition" if repo in existing else "")
+            print(f"{repo:<40} {where.strip()}  start {sources.repo_start(repo) if repo in sources.repo_names else '-'}")
+        return 0
+    plan = plan_repo_sync(sources, existing, datetime.now(tz=UTC))
+    for request in plan.dynamic_partitions_requests or []:
+        if request.partition_keys:
+            if type(request).__name__.startswith("Add"):
+                instance.add_dynamic_partitions(REPOS_PARTITION, list(request.partition_keys))
+                print(f"added: {', '.join(request.partition_keys)}")
+            else:
+                for key in request.partition_keys:
+                    instance.delete_dynamic_partition(REPOS_PARTITION, key)
+                print(f"removed: {', '.join(request.partition_keys)}")
+    print(f"{len(instance.get_dynamic_partitions(REPOS_PARTITION))} repository partitions")
+    return 0
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gh-assets", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="serve the demo repositories from the bundled emulator and materialise everything")
+    demo.add_argument("--config", type=Path, default=None, help="sources config (default $GH_ASSETS_CONFIG or sources.yaml)")
+    demo.add_argument("--issues", type=int, default=2000, help="issues per demo repository")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--start", default="2025-01-01", help="first day of the emulated history")
+    demo.add_argument("--days", type=int, default=90, help="days of emulated history")
+    demo.set_defaults(func=cmd_demo)
+
+    ingest = sub.add_parser("ingest", help="materialise raw pages, staged issues and marts for repositories and days")
+    ingest.add_argument("--repo", action="append", required=True, metavar="OWNER/NAME")
+    ingest.add_argument("--start", type=_day, required=True, metavar="YYYY-MM-DD")
+    ingest.add_argument("--end", type=_day, required=True, metavar="YYYY-MM-DD")
+    ingest.set_defaults(func=cmd_ingest)
+
+    repos = sub.add_parser("repos", help="list repositories, or sync the repository partitions with the config")
+    repos.add_argument("action", choices=["list", "sync"])
+    repos.add_argument("--config", type=Path, default=None)
+    repos.set_defaults(func=cmd_repos)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, ConfigError) as exc:
+        print("gh-assets: " + textwrap.fill(str(exc), width=100, subsequent_indent="  "), file=sys.stderr)
+        return 2
+    except Exception as exc:  # anything else still ends in one readable paragraph, not a traceback
+        print(f"gh-assets: {type(exc).__name__}: " + textwrap.fill(str(exc), width=100, subsequent_indent="  "), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The sources config: one YAML file listing the GitHub repositories to keep, validated at load time."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_ENV = "GH_ASSETS_CONFIG"
+DEFAULT_CONFIG = "sources.yaml"
+
+# GitHub's rules: owners are 1-39 alphanumerics or single inner hyphens; repository names are 1-100 of
+# [A-Za-z0-9._-] and never "." or "..". Checked before a name reaches a URL or a lake path.
+_OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+class ConfigError(ValueError):
+    """The sources config is missing, unreadable or invalid; the message names the file and the field."""
+
+
+def validate_repo_name(value: str) -> str:
+    """Return ``owner/name`` if it is a valid GitHub repository name, else raise ``ValueError`` saying why."""
+    if not isinstance(value, str):
+        raise ValueError(f"repository must be a string 'owner/name', got {type(value).__name__}")
+    parts = value.split("/")
+    if len(parts) != 2:
+        raise ValueError(f"{value!r} is not a repository name: expected exactly one '/' as in 'owner/name'")
+    owner, name = parts
+    if not _OWNER_RE.match(owner):
+        raise ValueError(
+            f"{value!r}: owner {owner!r} is not a valid GitHub login "
+            "(1-39 letters, digits or single inner hyphens)"
+        )
+    if name in (".", "..") or not _NAME_RE.match(name):
+        raise ValueError(
+            f"{value!r}: name {name!r} is not a valid repository name (1-100 of letters, digits, '.', '-', '_'; not '.' or '..')"
+        )
+    return value
+
+
+def repo_slug(repo: str) -> str:
+    """The repository as one path segment: ``owner__name`` (owners cannot contain ``_``, so it is unambiguous)."""
+    owner, name = validate_repo_name(repo).split("/")
+    return f"{owner}__{name}"
+
+
+def repo_from_slug(slug: str) -> str:
+    owner, _, name = slug.partition("__")
+    return validate_repo_name(f"{owner}/{name}")
+
+
+class RepoSource(BaseModel):
+    """One repository to keep: its name and the first day to ingest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    start: date | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return validate_repo_name(value)
+
+
+class GitHubSources(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: date = Field(description="First day to ingest for repositories that give no start of their own.")
+    repos: Annotated[list[RepoSource], Field(default_factory=list)]
+
+    @field_validator("repos", mode="before")
+    @classmethod
+    def _names_as_entries(cls, value: Any) -> Any:
+        # A bare string is shorthand for {name: ...}.
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _unique(self) -> GitHubSources:
+        seen: set[str] = set()
+        for index, repo in enumerate(self.repos):
+            key = repo.name.lower()
+            if key in seen:
+                raise ValueError(f"repos[{index}]: {repo.name!r} is listed twice")
+            seen.add(key)
+        return self
+
+    def start_of(self, repo: RepoSource) -> date:
+        return repo.start or self.start
+
+
+class SourcesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    github: GitHubSources
+
+    @property
+    def repo_names(self) -> list[str]:
+        return [r.name for r in self.github.repos]
+
+    def repo_start(self, name: str) -> date:
+        for repo in self.github.repos:
+            if repo.name == name:
+                return self.github.start_of(repo)
+        raise KeyError(name)
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The config file: ``path`` if given, else ``$GH_ASSETS_CONFIG``, else ``./sources.yaml``."""
+    return Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or str(part).startswith("function-"):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def load_sources(path: str | os.PathLike[str] | None = None) -> SourcesConfig:
+    """Read and validate the sources config; raise :class:`ConfigError` naming the file and the field."""
+    file = config_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: sources config not found (set {CONFIG_ENV} to its path)") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the sources config: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{file}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: expected a mapping with a 'github' section, got {type(raw).__name__}")
+    try:
+        return SourcesConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_field_path(err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors())
+        raise ConfigError(f"{file}: invalid sources config: {problems}") from None

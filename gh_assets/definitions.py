@@ -1,0 +1,18 @@
+"""The gh_assets code location: assets, checks, jobs and sensors, bound to resources from the environment."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from gh_assets.environment import build_resources
+from gh_assets.github.assets import issues, raw_issue_pages
+from gh_assets.github.jobs import issues_job
+from gh_assets.github.sensors import github_repos_sensor
+from gh_assets.marts.assets import mart_issues
+
+defs = dg.Definitions(
+    assets=[raw_issue_pages, issues, mart_issues],
+    jobs=[issues_job],
+    sensors=[github_repos_sensor],
+    resources=build_resources(),
+)

@@ -1,0 +1,11 @@
+"""GitHub REST API emulator: seeded issue data served over real HTTP on 127.0.0.1.
+
+Used by tests, the offline demo and benchmarks so that the real HTTP client is
+exercised end to end (pagination, rate limits, ETags, faults, mutations).
+Standard library plus orjson only.
+"""
+
+from gh_assets.emulator.data import EmulatorConfig
+from gh_assets.emulator.server import Emulator, RequestRecord, token_fingerprint
+
+__all__ = ["Emulator", "EmulatorConfig", "RequestRecord", "token_fingerprint"]

@@ -1,0 +1,91 @@
+"""Command line entry point: ``python -m gh_assets.emulator --port 0 --seed 1 --repos 3 --issues 2000``.
+
+Prints ``GitHub emulator listening on http://127.0.0.1:PORT`` once the socket
+is bound and serves until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Sequence
+
+from gh_assets.emulator.data import FAULT_KINDS, EmulatorConfig
+from gh_assets.emulator.server import Emulator
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m gh_assets.emulator", description="Serve an emulated GitHub REST API.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--repos", type=int, default=1, help="number of repositories emulated-org/repo-NNN")
+    p.add_argument("--repo-names", type=_csv, default=None, help="comma-separated owner/name list (overrides --repos)")
+    p.add_argument("--issues", type=int, default=2000, help="issues per repository")
+    p.add_argument("--tokens", type=_csv, default=None, help="comma-separated valid tokens (default: accept any)")
+    p.add_argument("--rate-limit", type=int, default=5000)
+    p.add_argument("--rate-reset-seconds", type=float, default=3600)
+    p.add_argument("--search-rate-limit", type=int, default=30)
+    p.add_argument("--search-reset-seconds", type=float, default=60)
+    p.add_argument("--start", default="2025-01-01")
+    p.add_argument("--days", type=int, default=90)
+    p.add_argument("--fault-rate", type=float, default=0.0)
+    p.add_argument("--fault-kinds", type=_csv, default=FAULT_KINDS, help="comma-separated subset of " + ",".join(FAULT_KINDS))
+    p.add_argument("--slow-seconds", type=float, default=0.5)
+    p.add_argument("--secondary-retry-after", type=int, default=1)
+    p.add_argument("--large-page-fail-above", type=int, default=None)
+    p.add_argument("--mutate-per-page", type=int, default=0)
+    p.add_argument("--identical-updated-cluster", type=int, default=0)
+    p.add_argument("--warm", action="store_true", help="generate and serialize all data before listening")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = EmulatorConfig(
+        seed=args.seed,
+        repos=args.repo_names if args.repo_names else args.repos,
+        issues_per_repo=args.issues,
+        start=args.start,
+        days=args.days,
+        tokens=args.tokens,
+        rate_limit=args.rate_limit,
+        rate_reset_seconds=args.rate_reset_seconds,
+        search_rate_limit=args.search_rate_limit,
+        search_reset_seconds=args.search_reset_seconds,
+        fault_rate=args.fault_rate,
+        fault_kinds=args.fault_kinds,
+        slow_seconds=args.slow_seconds,
+        secondary_retry_after=args.secondary_retry_after,
+        large_page_fail_above=args.large_page_fail_above,
+        mutate_per_page=args.mutate_per_page,
+        identical_updated_cluster=args.identical_updated_cluster,
+    )
+    emulator = Emulator(config, port=args.port, host=args.host)
+    if args.warm:
+        emulator.warm()
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    emulator.start()
+    print(f"GitHub emulator listening on {emulator.url}", flush=True)
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

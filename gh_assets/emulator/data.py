@@ -1,0 +1,905 @@
+"""Deterministic, seeded data for the GitHub REST API emulator.
+
+Everything here is pure Python plus orjson: the configuration dataclass, the
+generated users/labels/milestones/issues and the in-memory store with the
+pre-sorted orderings used to serve pages quickly.
+
+Issue *metadata* (timestamps, state, comment counts, pull-request flag) is
+generated eagerly per repository with one seeded RNG the first time the
+repository is touched. The full GitHub-shaped issue object is generated lazily
+from a per-issue RNG and its serialized JSON bytes are cached, so pages are
+built by joining cached byte strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+import math
+import random
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterable
+from urllib.parse import quote
+
+import orjson
+
+__all__ = [
+    "AUTHOR_ASSOCIATIONS",
+    "FAULT_KINDS",
+    "SORTS",
+    "STATES",
+    "DataStore",
+    "EmulatorConfig",
+    "RepoData",
+    "format_ts",
+    "parse_ts",
+]
+
+FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "504", "reset", "truncated", "slow", "secondary")
+AUTHOR_ASSOCIATIONS: tuple[str, ...] = (
+    "COLLABORATOR",
+    "CONTRIBUTOR",
+    "FIRST_TIMER",
+    "FIRST_TIME_CONTRIBUTOR",
+    "MANNEQUIN",
+    "MEMBER",
+    "NONE",
+    "OWNER",
+)
+SORTS: tuple[str, ...] = ("created", "updated", "comments")
+STATES: tuple[str, ...] = ("all", "open", "closed")
+
+_NUMBER_BITS = 32
+_NUMBER_MASK = (1 << _NUMBER_BITS) - 1
+_REPO_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+# ---------------------------------------------------------------------------
+# configuration
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Configuration of one emulator instance.
+
+    ``repos`` is either a tuple of ``"owner/name"`` strings or an int ``n``
+    meaning ``("emulated-org/repo-000", ..., f"emulated-org/repo-{n-1:03d}")``.
+    ``tokens=None`` accepts any token (and no token); a tuple restricts the
+    valid tokens (others get 401). ``clock`` is used for rate-limit windows
+    only, so tests can move time forward without sleeping.
+    """
+
+    seed: int = 1
+    repos: tuple[str, ...] | int = 1
+    issues_per_repo: int = 2000
+    start: str = "2025-01-01"
+    days: int = 90
+    tokens: tuple[str, ...] | None = None
+    rate_limit: int = 5000
+    rate_reset_seconds: float = 3600
+    search_rate_limit: int = 30
+    search_reset_seconds: float = 60
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
+    slow_seconds: float = 0.5
+    secondary_retry_after: int = 1
+    large_page_fail_above: int | None = None
+    mutate_per_page: int = 0
+    identical_updated_cluster: int = 0
+    api_url: str | None = None
+    clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        repos = self.repos
+        if isinstance(repos, bool):
+            raise TypeError("repos must be an int or a tuple of 'owner/name' strings")
+        if isinstance(repos, int):
+            if repos < 0:
+                raise ValueError("repos must be >= 0")
+            names: tuple[str, ...] = tuple(f"emulated-org/repo-{i:03d}" for i in range(repos))
+        elif isinstance(repos, str):
+            names = tuple(r.strip() for r in repos.split(",") if r.strip())
+        else:
+            names = tuple(str(r) for r in repos)
+        for name in names:
+            if not _REPO_NAME_RE.match(name):
+                raise ValueError(f"invalid repository name {name!r}; expected 'owner/name'")
+        if len({n.lower() for n in names}) != len(names):
+            raise ValueError("repository names must be unique (case-insensitive)")
+        object.__setattr__(self, "repos", names)
+
+        if self.tokens is not None:
+            toks = (self.tokens,) if isinstance(self.tokens, str) else tuple(self.tokens)
+            object.__setattr__(self, "tokens", toks)
+        kinds = (self.fault_kinds,) if isinstance(self.fault_kinds, str) else tuple(self.fault_kinds)
+        for kind in kinds:
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
+        if self.fault_rate > 0 and not kinds:
+            raise ValueError("fault_rate > 0 needs at least one fault kind")
+        object.__setattr__(self, "fault_kinds", kinds)
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ValueError("fault_rate must be within [0, 1]")
+        if self.issues_per_repo < 0:
+            raise ValueError("issues_per_repo must be >= 0")
+        if self.days <= 0:
+            raise ValueError("days must be > 0")
+        if self.rate_limit < 0 or self.search_rate_limit < 0:
+            raise ValueError("rate limits must be >= 0")
+        start = self.start
+        if isinstance(start, datetime):
+            start = start.date().isoformat()
+        elif isinstance(start, date):
+            start = start.isoformat()
+        object.__setattr__(self, "start", str(start))
+        parse_ts(self.start)  # validates
+
+    @property
+    def repo_names(self) -> tuple[str, ...]:
+        return self.repos  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------
+# time helpers
+# ---------------------------------------------------------------------------
+
+
+def format_ts(epoch: int) -> str:
+    """Epoch seconds -> ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def parse_ts(value: str) -> float:
+    """Parse an ISO 8601 date or timestamp into epoch seconds (UTC if naive).
+
+    Raises ``ValueError`` for anything that is not a date/timestamp.
+    """
+    text = value.strip()
+    if not text or not text[0].isdigit():
+        raise ValueError(f"not a timestamp: {value!r}")
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _stable_int(*parts: object) -> int:
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+# ---------------------------------------------------------------------------
+# text pools (unicode on purpose: emoji, CJK, RTL, accents, quotes, backslashes)
+# ---------------------------------------------------------------------------
+
+_TITLE_PREFIXES = (
+    "", "", "", "", "[Bug] ", "[Feature] ", "feat: ", "fix(core): ", "docs: ", "WIP: ", "🐛 ", "✨ ",
+    "chore(deps): ", "RFC: ",
+)
+_TITLE_SUBJECTS = (
+    "Crash when opening the settings dialog",
+    "Pagination skips items when updated_at ties",
+    "Löschen von Einträgen schlägt fehl",
+    "Erreur lors de l'import « CSV » avec des accents",
+    "添加对暗黑模式的支持",
+    "ログイン画面でエラーが発生する",
+    "버튼 클릭 시 앱이 멈춤",
+    "Support 🚀 emoji in release notes",
+    'Parser mishandles "double quotes" and \'single quotes\'',
+    "Backslash \\ in path C:\\Users\\dev\\build breaks the build",
+    "Naïve café résumé: normalisation NFC vs NFD",
+    "Emoji ZWJ sequence 👩‍💻 renders as two glyphs",
+    "Right-to-left text مرحبا بالعالم is mirrored",
+    "Tab\tcharacter inside a title",
+    "Memory leak in the 📦 packaging step",
+    "Упала сборка на Windows",
+    "Improve docs for `--since` flag",
+    "Timeout after 30s on large pages",
+    "Add <script> escaping & HTML entities test",
+    "Bump dependency from 1.2.3 to 1.2.4",
+    "Flaky test: test_roundtrip[ü-ß]",
+    "JSON with trailing \\u0000 escapes",
+    "Ελληνικά: σφάλμα κατά την αποθήκευση",
+    "Dark mode 🌙 toggle resets after reload",
+    "Über-long path names exceed 260 chars",
+)
+_TITLE_SUFFIXES = ("", "", "", "", " (regression)", " on macOS", " 🙏", " — follow-up", " in v2.0", " #help")
+
+_BODY_SENTENCES = (
+    "Steps to reproduce are below.",
+    "This started happening after the last upgrade.",
+    "I'm not sure whether this is expected behaviour.",
+    "Happy to open a PR if someone points me in the right direction 🙂",
+    "Das passiert nur unter Windows — unter Linux läuft alles.",
+    "重现步骤如下，请帮忙看看。",
+    "再現手順は以下の通りです。",
+    "Voilà ce que j'obtiens : « erreur inattendue ».",
+    "Path used: `C:\\Program Files\\tool\\bin`.",
+    'The config contains "quotes" and a trailing backslash \\',
+    "See also #12 and https://example.com/issue?a=1&b=2.",
+    "cc @maintainers",
+    "Emoji test: 🎉🔥💯 and flags 🇩🇪🇯🇵.",
+    "Tab\tseparated\tvalues are affected too.",
+)
+_CODE_BLOCKS = (
+    "```python\nimport json\nprint(json.dumps({\"ключ\": \"значение\"}, ensure_ascii=False))\n```",
+    "```\nTraceback (most recent call last):\n  File \"main.py\", line 3, in <module>\n    raise ValueError(\"boom \\\\ 💥\")\nValueError: boom \\ 💥\n```",
+    "```json\n{\"since\": \"2025-01-01T00:00:00Z\", \"per_page\": 100}\n```",
+    "```sh\n$ tool --path 'C:\\\\temp' --name \"ünïcödé\"\nerror: exit status 1\n```",
+)
+_LOCK_REASONS = ("too heated", "off-topic", "resolved", "spam")
+_LABEL_DEFS = (
+    ("bug", "d73a4a", "Something isn't working", True),
+    ("documentation", "0075ca", "Improvements or additions to documentation", True),
+    ("duplicate", "cfd3d7", "This issue or pull request already exists", True),
+    ("enhancement", "a2eeef", "New feature or request", True),
+    ("good first issue", "7057ff", "Good for newcomers", True),
+    ("help wanted", "008672", "Extra attention is needed", True),
+    ("question", "d876e3", "Further information is requested", True),
+    ("wontfix", "ffffff", "This will not be worked on", True),
+    ("area: 💾 storage", "c5def5", None, False),
+    ("priority/high", "b60205", None, False),
+    ("ステータス: 確認中", "fbca04", "日本語のラベル", False),
+    ("dependencies", "0366d6", "Pull requests that update a dependency file", False),
+)
+_SYLLABLES = (
+    "ka", "zu", "mi", "ro", "an", "el", "th", "or", "qu", "ix", "ne", "so", "la", "ve", "do", "ri", "ta", "po",
+    "yu", "be", "ch", "ar", "il", "on",
+)
+_BOTS = ("dependabot[bot]", "github-actions[bot]", "renovate[bot]", "codecov[bot]", "pre-commit-ci[bot]")
+
+
+# ---------------------------------------------------------------------------
+# store
+# ---------------------------------------------------------------------------
+
+
+class IssueRecord:
+    """Sort/filter metadata of one issue plus its cached serialized JSON."""
+
+    __slots__ = ("number", "created", "updated", "closed_at", "comments", "open", "is_pr", "raw")
+
+    def __init__(
+        self, number: int, created: int, updated: int, closed_at: int | None, comments: int, is_open: bool,
+        is_pr: bool,
+    ) -> None:
+        self.number = number
+        self.created = created
+        self.updated = updated
+        self.closed_at = closed_at
+        self.comments = comments
+        self.open = is_open
+        self.is_pr = is_pr
+        self.raw: bytes | None = None
+
+    def sort_value(self, sort: str) -> int:
+        if sort == "updated":
+            return self.updated
+        if sort == "created":
+            return self.created
+        return self.comments
+
+    def key(self, sort: str) -> int:
+        return (self.sort_value(sort) << _NUMBER_BITS) | self.number
+
+
+class RepoData:
+    """One repository: metadata, issue records and pre-sorted orderings."""
+
+    def __init__(self, store: DataStore, index: int, full_name: str) -> None:
+        self.index = index
+        self.full_name = full_name
+        self.owner, self.name = full_name.split("/", 1)
+        self.seed_int = _stable_int("repo", store.seed, full_name)
+        self.id = 600_000_000 + index * 1_000_003 + self.seed_int % 1000
+        self.node_id = "R_kgDO" + base64.urlsafe_b64encode(self.id.to_bytes(6, "big")).decode().rstrip("=")
+        self.api_url = f"{store.api_base}/repos/{full_name}"
+        self.html_url = f"https://github.com/{full_name}"
+        self.records: list[IssueRecord] = []
+        # ordered[sort][state] -> ascending list of int keys (value << 32 | number)
+        self.ordered: dict[str, dict[str, list[int]]] = {s: {st: [] for st in STATES} for s in SORTS}
+        self.version = 0
+        self.max_updated = 0
+        self.max_created = 0
+        self.labels: list[dict[str, Any]] = []
+        self.milestones: list[dict[str, Any]] = []
+        self.created_at = 0
+        self.mutation_rng = random.Random(f"emulator-mutate:{store.seed}:{full_name}")
+        self.since_cache: OrderedDict[tuple[str, str, int], list[int]] = OrderedDict()
+
+    def record(self, number: int) -> IssueRecord | None:
+        if 1 <= number <= len(self.records):
+            return self.records[number - 1]
+        return None
+
+    # -- ordering maintenance ------------------------------------------------
+
+    def _insert(self, rec: IssueRecord) -> None:
+        state = "open" if rec.open else "closed"
+        for sort in SORTS:
+            k = rec.key(sort)
+            lists = self.ordered[sort]
+            for st in ("all", state):
+                lst = lists[st]
+                if not lst or lst[-1] < k:
+                    lst.append(k)
+                else:
+                    bisect.insort(lst, k)
+
+    def _remove(self, rec: IssueRecord) -> None:
+        state = "open" if rec.open else "closed"
+        for sort in SORTS:
+            k = rec.key(sort)
+            lists = self.ordered[sort]
+            for st in ("all", state):
+                lst = lists[st]
+                i = bisect.bisect_left(lst, k)
+                if i < len(lst) and lst[i] == k:
+                    del lst[i]
+
+    def build_orderings(self) -> None:
+        for sort in SORTS:
+            lists = self.ordered[sort]
+            all_keys = sorted(r.key(sort) for r in self.records)
+            lists["all"] = all_keys
+            open_numbers = {r.number for r in self.records if r.open}
+            lists["open"] = [k for k in all_keys if (k & _NUMBER_MASK) in open_numbers]
+            lists["closed"] = [k for k in all_keys if (k & _NUMBER_MASK) not in open_numbers]
+
+    def view(self, state: str, sort: str, since: float | None) -> tuple[list[int], int, int]:
+        """Ascending key list plus [lo, hi) bounds of the matching issues."""
+        keys = self.ordered[sort][state]
+        if since is None:
+            return keys, 0, len(keys)
+        since_int = int(since) if since == int(since) else int(since) + 1
+        if sort == "updated":
+            lo = bisect.bisect_left(keys, since_int << _NUMBER_BITS)
+            return keys, lo, len(keys)
+        cache_key = (state, sort, since_int)
+        cached = self.since_cache.get(cache_key)
+        if cached is None:
+            recs = self.records
+            cached = [k for k in keys if recs[(k & _NUMBER_MASK) - 1].updated >= since_int]
+            self.since_cache[cache_key] = cached
+            if len(self.since_cache) > 32:
+                self.since_cache.popitem(last=False)
+        else:
+            self.since_cache.move_to_end(cache_key)
+        return cached, 0, len(cached)
+
+    def touch(self) -> None:
+        self.version += 1
+        self.since_cache.clear()
+
+
+def key_number(key: int) -> int:
+    return key & _NUMBER_MASK
+
+
+class DataStore:
+    """In-memory, lazily generated GitHub data for all configured repositories.
+
+    Not thread-safe by itself: callers hold ``self.lock`` (the emulator does).
+    """
+
+    def __init__(self, config: EmulatorConfig, api_base: str) -> None:
+        self.config = config
+        self.seed = config.seed
+        self.api_base = api_base.rstrip("/")
+        self.lock = threading.RLock()
+        self.version = 0  # bumped on any mutation (search cache)
+        self.start_ts = int(parse_ts(config.start))
+        self.end_ts = self.start_ts + int(config.days) * 86400
+        self.users = self._make_users()
+        self._repos: dict[str, RepoData | None] = {}
+        self._names: dict[str, str] = {}
+        self._by_id: dict[int, str] = {}
+        for i, name in enumerate(config.repo_names):
+            self._names[name.lower()] = name
+            self._repos[name] = None
+            # id is cheap to compute without generating data
+            rid = 600_000_000 + i * 1_000_003 + _stable_int("repo", self.seed, name) % 1000
+            self._by_id[rid] = name
+        self._index = {name: i for i, name in enumerate(config.repo_names)}
+        self.search_cache: OrderedDict[tuple[Any, ...], tuple[int, list[tuple[int, int]]]] = OrderedDict()
+
+    # -- lookup --------------------------------------------------------------
+
+    @property
+    def repo_names(self) -> tuple[str, ...]:
+        return self.config.repo_names
+
+    def canonical_name(self, full_name: str) -> str | None:
+        return self._names.get(full_name.lower())
+
+    def repo_id_of(self, full_name: str) -> int | None:
+        name = self.canonical_name(full_name)
+        if name is None:
+            return None
+        for rid, n in self._by_id.items():
+            if n == name:
+                return rid
+        return None
+
+    def repo(self, full_name: str) -> RepoData | None:
+        name = self.canonical_name(full_name)
+        if name is None:
+            return None
+        data = self._repos[name]
+        if data is None:
+            data = self._generate_repo(self._index[name], name)
+            self._repos[name] = data
+        return data
+
+    def repo_by_id(self, repo_id: int) -> RepoData | None:
+        name = self._by_id.get(repo_id)
+        return None if name is None else self.repo(name)
+
+    # -- users ---------------------------------------------------------------
+
+    def _user(self, login: str, uid: int, kind: str) -> dict[str, Any]:
+        api = f"{self.api_base}/users/{quote(login)}"
+        prefix = "04:User" if kind == "User" else ("03:Bot" if kind == "Bot" else "012:Organization")
+        return {
+            "login": login,
+            "id": uid,
+            "node_id": _b64(f"{prefix}{uid}"),
+            "avatar_url": f"https://avatars.githubusercontent.com/u/{uid}?v=4",
+            "gravatar_id": "",
+            "url": api,
+            "html_url": f"https://github.com/{quote(login)}",
+            "followers_url": f"{api}/followers",
+            "following_url": f"{api}/following{{/other_user}}",
+            "gists_url": f"{api}/gists{{/gist_id}}",
+            "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+            "subscriptions_url": f"{api}/subscriptions",
+            "organizations_url": f"{api}/orgs",
+            "repos_url": f"{api}/repos",
+            "events_url": f"{api}/events{{/privacy}}",
+            "received_events_url": f"{api}/received_events",
+            "type": kind,
+            "user_view_type": "public",
+            "site_admin": False,
+        }
+
+    def _make_users(self) -> list[dict[str, Any]]:
+        rng = random.Random(f"emulator-users:{self.seed}")
+        users: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        uid = 1_000 + rng.randrange(1_000)
+        while len(users) < 195:
+            parts = [rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))]
+            login = "".join(parts)
+            style = rng.random()
+            if style < 0.3:
+                login += str(rng.randint(1, 999))
+            elif style < 0.45:
+                login = login[: len(login) // 2] + "-" + login[len(login) // 2 :]
+            elif style < 0.55:
+                login = login.capitalize()
+            if login.lower() in seen or login.startswith("-") or login.endswith("-"):
+                continue
+            seen.add(login.lower())
+            uid += rng.randint(1, 5_000_000)
+            users.append(self._user(login, uid, "User"))
+        for bot in _BOTS:
+            uid += rng.randint(1, 5_000_000)
+            users.append(self._user(bot, uid, "Bot"))
+        return users
+
+    def owner_object(self, owner: str) -> dict[str, Any]:
+        uid = 10_000_000 + _stable_int("owner", self.seed, owner) % 90_000_000
+        return self._user(owner, uid, "Organization")
+
+    # -- generation ------------------------------------------------------------
+
+    def _generate_repo(self, index: int, full_name: str) -> RepoData:
+        cfg = self.config
+        repo = RepoData(self, index, full_name)
+        rng = random.Random(f"emulator-repo:{self.seed}:{full_name}")
+        meta_rng = random.Random(f"emulator-repo-meta:{self.seed}:{full_name}")
+        n = cfg.issues_per_repo
+        start, end = self.start_ts, self.end_ts
+        span = end - start
+        rand = rng.random
+
+        created = sorted(start + int(rand() * span) for _ in range(n))
+        updated = [0] * n
+        closed: list[int | None] = [None] * n
+        comments = [0] * n
+        is_pr = [False] * n
+        for i in range(n):
+            c = created[i]
+            r = rand()
+            u = c if r < 0.2 else c + int((end - c) * ((r - 0.2) / 0.8) ** 3)
+            updated[i] = u
+            is_pr[i] = rand() < 0.3
+            if rand() < 0.55:
+                closed[i] = u if rand() < 0.6 else c + int((u - c) * rand())
+            cr = rand()
+            comments[i] = 0 if cr < 0.35 else int(-3.0 * math.log(1.0 - cr * 0.999)) % 250
+        # ~5% of issues share their updated_at with a neighbour
+        for i in range(1, n):
+            if rand() < 0.025:
+                m = max(updated[i - 1], updated[i])
+                updated[i - 1] = updated[i] = m
+        k = min(cfg.identical_updated_cluster, n)
+        if k > 0:
+            s = rng.randrange(0, n - k + 1)
+            t = max(updated[s : s + k])
+            for i in range(s, s + k):
+                updated[i] = t
+
+        repo.records = [
+            IssueRecord(i + 1, created[i], updated[i], closed[i], comments[i], closed[i] is None, is_pr[i])
+            for i in range(n)
+        ]
+        repo.build_orderings()
+        repo.max_updated = max(updated, default=start)
+        repo.max_created = max(created, default=start)
+        repo.created_at = start - 86400 * (30 + meta_rng.randrange(2000))
+
+        for j, (name, color, desc, default) in enumerate(_LABEL_DEFS):
+            lid = 5_000_000_000 + repo.index * 100_000 + j * 17 + meta_rng.randrange(17)
+            repo.labels.append(
+                {
+                    "id": lid,
+                    "node_id": "LA_kwDO" + base64.urlsafe_b64encode(lid.to_bytes(6, "big")).decode().rstrip("="),
+                    "url": f"{repo.api_url}/labels/{quote(name, safe='')}",
+                    "name": name,
+                    "description": desc,
+                    "color": color,
+                    "default": default,
+                }
+            )
+        for m in range(meta_rng.randrange(1, 5)):
+            number = m + 1
+            mid = 9_000_000 + repo.index * 1_000 + number
+            m_created = start - 86400 * meta_rng.randrange(1, 60)
+            m_closed = meta_rng.random() < 0.3
+            m_due = None if meta_rng.random() < 0.3 else format_ts(end + 86400 * meta_rng.randrange(1, 90))
+            title = f"v{index % 3 + 1}.{number}" if meta_rng.random() < 0.7 else f"Sprint {number} 🏃"
+            repo.milestones.append(
+                {
+                    "url": f"{repo.api_url}/milestones/{number}",
+                    "html_url": f"{repo.html_url}/milestone/{number}",
+                    "labels_url": f"{repo.api_url}/milestones/{number}/labels",
+                    "id": mid,
+                    "node_id": "MI_kwDO" + base64.urlsafe_b64encode(mid.to_bytes(6, "big")).decode().rstrip("="),
+                    "number": number,
+                    "title": title,
+                    "description": None if meta_rng.random() < 0.4 else f"Tracking milestone {title}",
+                    "creator": meta_rng.choice(self.users),
+                    "open_issues": meta_rng.randrange(0, 200),
+                    "closed_issues": meta_rng.randrange(0, 400),
+                    "state": "closed" if m_closed else "open",
+                    "created_at": format_ts(m_created),
+                    "updated_at": format_ts(end - 86400 * meta_rng.randrange(1, 30)),
+                    "due_on": m_due,
+                    "closed_at": format_ts(end - 86400 * meta_rng.randrange(1, 30)) if m_closed else None,
+                }
+            )
+        return repo
+
+    def issue_id(self, repo: RepoData, number: int) -> int:
+        return 2_400_000_000 + repo.index * 1_000_000_000 + number * 16 + (repo.seed_int ^ number) % 16
+
+    def _title(self, rng: random.Random) -> str:
+        return rng.choice(_TITLE_PREFIXES) + rng.choice(_TITLE_SUBJECTS) + rng.choice(_TITLE_SUFFIXES)
+
+    def _body(self, rng: random.Random) -> str | None:
+        r = rng.random()
+        if r < 0.10:
+            return None
+        if r < 0.15:
+            return ""
+        if r < 0.50:
+            return rng.choice(_BODY_SENTENCES)
+        nl = "\r\n" if rng.random() < 0.4 else "\n"
+        parts = ["### Description", " ".join(rng.choice(_BODY_SENTENCES) for _ in range(rng.randint(1, 4)))]
+        if rng.random() < 0.6:
+            parts += ["### Steps to reproduce", nl.join(f"{i}. {rng.choice(_BODY_SENTENCES)}" for i in range(1, 4))]
+        if rng.random() < 0.5:
+            parts.append(rng.choice(_CODE_BLOCKS).replace("\n", nl))
+        if rng.random() < 0.3:
+            parts.append("| key | value |" + nl + "| --- | --- |" + nl + "| ключ | 値 🔑 |")
+        if rng.random() < 0.2:
+            parts += ["- [x] done", "- [ ] todo — ünïcödé"]
+        if r > 0.92:  # long body
+            parts += [" ".join(rng.choice(_BODY_SENTENCES) for _ in range(12)) for _ in range(rng.randint(4, 12))]
+        return (nl + nl).join(parts)
+
+    def build_doc(self, repo: RepoData, rec: IssueRecord) -> dict[str, Any]:
+        """Generate the GitHub-shaped issue object for one record (deterministic)."""
+        rng = random.Random(repo.seed_int ^ (rec.number * 0x9E3779B97F4A7C15))
+        number = rec.number
+        users = self.users
+        api = f"{repo.api_url}/issues/{number}"
+        is_pr = rec.is_pr
+        state = "open" if rec.open else "closed"
+
+        user = None if rng.random() < 0.03 else rng.choice(users)
+        n_labels = rng.choice((0, 0, 0, 1, 1, 1, 2, 2, 3, 4))
+        labels = rng.sample(repo.labels, n_labels) if n_labels else []
+        assignees = rng.sample(users, rng.choice((0, 0, 0, 1, 1, 2))) if rng.random() < 0.5 else []
+        milestone = rng.choice(repo.milestones) if repo.milestones and rng.random() < 0.2 else None
+        locked = rng.random() < 0.02
+        if rec.open:
+            state_reason = "reopened" if (not is_pr and rng.random() < 0.05) else None
+            closed_by = None
+        else:
+            state_reason = None if is_pr else rng.choices(("completed", "not_planned", "duplicate"), (80, 15, 5))[0]
+            closed_by = None if rng.random() < 0.05 else rng.choice(users)
+        reactions: dict[str, Any] = {"url": f"{api}/reactions", "total_count": 0}
+        counts = {name: 0 for name in ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")}
+        if rng.random() < 0.3:
+            for name in counts:
+                if rng.random() < 0.3:
+                    counts[name] = rng.randint(1, 40)
+        reactions["total_count"] = sum(counts.values())
+        reactions.update(counts)
+
+        doc: dict[str, Any] = {
+            "url": api,
+            "repository_url": repo.api_url,
+            "labels_url": f"{api}/labels{{/name}}",
+            "comments_url": f"{api}/comments",
+            "events_url": f"{api}/events",
+            "html_url": f"{repo.html_url}/{'pull' if is_pr else 'issues'}/{number}",
+            "id": self.issue_id(repo, number),
+            "node_id": ("PR_kwDO" if is_pr else "I_kwDO")
+            + base64.urlsafe_b64encode(((repo.id << 24) | number).to_bytes(8, "big")).decode().rstrip("="),
+            "number": number,
+            "title": self._title(rng),
+            "user": user,
+            "labels": labels,
+            "state": state,
+            "locked": locked,
+            "assignee": assignees[0] if assignees else None,
+            "assignees": assignees,
+            "milestone": milestone,
+            "comments": rec.comments,
+            "created_at": format_ts(rec.created),
+            "updated_at": format_ts(rec.updated),
+            "closed_at": None if rec.closed_at is None else format_ts(rec.closed_at),
+            "author_association": rng.choices(AUTHOR_ASSOCIATIONS, (8, 20, 2, 5, 1, 15, 40, 9))[0],
+            "active_lock_reason": rng.choice(_LOCK_REASONS) if locked and rng.random() < 0.7 else None,
+        }
+        if is_pr:
+            merged = rec.closed_at is not None and rng.random() < 0.7
+            doc["draft"] = rec.open and rng.random() < 0.15
+            doc["pull_request"] = {
+                "url": f"{repo.api_url}/pulls/{number}",
+                "html_url": f"{repo.html_url}/pull/{number}",
+                "diff_url": f"{repo.html_url}/pull/{number}.diff",
+                "patch_url": f"{repo.html_url}/pull/{number}.patch",
+                "merged_at": format_ts(rec.closed_at) if merged and rec.closed_at is not None else None,
+            }
+        doc["body"] = self._body(rng)
+        doc["closed_by"] = closed_by
+        doc["reactions"] = reactions
+        doc["timeline_url"] = f"{api}/timeline"
+        doc["performed_via_github_app"] = None
+        doc["state_reason"] = state_reason
+        return doc
+
+    def raw(self, repo: RepoData, rec: IssueRecord) -> bytes:
+        raw = rec.raw
+        if raw is None:
+            raw = rec.raw = orjson.dumps(self.build_doc(repo, rec))
+        return raw
+
+    def raws(self, repo: RepoData, keys: Iterable[int]) -> list[bytes]:
+        recs = repo.records
+        out = []
+        for k in keys:
+            rec = recs[(k & _NUMBER_MASK) - 1]
+            raw = rec.raw
+            if raw is None:
+                raw = rec.raw = orjson.dumps(self.build_doc(repo, rec))
+            out.append(raw)
+        return out
+
+    def warm(self, serialize: bool = True) -> None:
+        """Generate all repositories (and serialize every issue if asked)."""
+        for name in self.repo_names:
+            repo = self.repo(name)
+            if serialize and repo is not None:
+                for rec in repo.records:
+                    self.raw(repo, rec)
+
+    # -- mutation ------------------------------------------------------------
+
+    def _bump(self, repo: RepoData) -> int:
+        repo.max_updated = max(repo.max_updated, repo.max_created) + 1
+        return repo.max_updated
+
+    def mutate(self, full_name: str, update: int = 0, add: int = 0) -> list[int]:
+        """Update ``update`` existing issues and add ``add`` new ones.
+
+        Every touched issue gets its own ``updated_at`` strictly greater than
+        the repository's previous maximum (max + 1 second each), so results
+        are deterministic. Returns the affected issue numbers.
+        """
+        repo = self.repo(full_name)
+        if repo is None:
+            raise KeyError(full_name)
+        rng = repo.mutation_rng
+        touched: list[int] = []
+        existing = len(repo.records)
+        if update > 0 and existing:
+            for number in rng.sample(range(1, existing + 1), min(update, existing)):
+                rec = repo.records[number - 1]
+                doc = orjson.loads(self.raw(repo, rec))
+                repo._remove(rec)
+                ts = self._bump(repo)
+                rec.updated = ts
+                doc["updated_at"] = format_ts(ts)
+                doc["title"] = self._title(rng)
+                added_comments = rng.randint(0, 3)
+                rec.comments += added_comments
+                doc["comments"] = rec.comments
+                if rng.random() < 0.3:
+                    pr = doc.get("pull_request")
+                    if rec.open:
+                        rec.open = False
+                        rec.closed_at = ts
+                        doc["state"] = "closed"
+                        doc["closed_at"] = format_ts(ts)
+                        doc["closed_by"] = rng.choice(self.users)
+                        doc["state_reason"] = None if pr else rng.choice(("completed", "not_planned"))
+                        if pr is not None:
+                            doc["draft"] = False
+                            pr["merged_at"] = format_ts(ts) if rng.random() < 0.7 else None
+                    elif pr is None or pr.get("merged_at") is None:
+                        rec.open = True
+                        rec.closed_at = None
+                        doc["state"] = "open"
+                        doc["closed_at"] = None
+                        doc["closed_by"] = None
+                        doc["state_reason"] = None if pr else "reopened"
+                rec.raw = orjson.dumps(doc)
+                repo._insert(rec)
+                touched.append(number)
+        for _ in range(max(0, add)):
+            number = len(repo.records) + 1
+            ts = self._bump(repo)
+            rec = IssueRecord(number, ts, ts, None, 0, True, rng.random() < 0.3)
+            doc = self.build_doc(repo, rec)
+            doc["state_reason"] = None
+            doc["closed_by"] = None
+            doc["comments"] = 0
+            if rec.is_pr:
+                doc["pull_request"]["merged_at"] = None
+            rec.raw = orjson.dumps(doc)
+            repo.records.append(rec)
+            repo.max_created = ts
+            repo._insert(rec)
+            touched.append(number)
+        if touched:
+            repo.touch()
+            self.version += 1
+        return touched
+
+    def issues(self, full_name: str) -> list[dict[str, Any]]:
+        repo = self.repo(full_name)
+        if repo is None:
+            raise KeyError(full_name)
+        return [orjson.loads(self.raw(repo, rec)) for rec in repo.records]
+
+    # -- repository object ---------------------------------------------------
+
+    def repo_doc(self, repo: RepoData) -> dict[str, Any]:
+        api = repo.api_url
+        open_count = len(repo.ordered["created"]["open"])
+        return {
+            "id": repo.id,
+            "node_id": repo.node_id,
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "private": False,
+            "owner": self.owner_object(repo.owner),
+            "html_url": repo.html_url,
+            "description": f"Emulated repository {repo.full_name} ✨",
+            "fork": False,
+            "url": api,
+            "forks_url": f"{api}/forks",
+            "issues_url": f"{api}/issues{{/number}}",
+            "pulls_url": f"{api}/pulls{{/number}}",
+            "labels_url": f"{api}/labels{{/name}}",
+            "milestones_url": f"{api}/milestones{{/number}}",
+            "commits_url": f"{api}/commits{{/sha}}",
+            "git_url": f"git://github.com/{repo.full_name}.git",
+            "ssh_url": f"git@github.com:{repo.full_name}.git",
+            "clone_url": f"{repo.html_url}.git",
+            "homepage": None,
+            "language": "Python",
+            "forks_count": repo.seed_int % 500,
+            "stargazers_count": repo.seed_int % 5000,
+            "watchers_count": repo.seed_int % 5000,
+            "size": repo.seed_int % 100_000,
+            "default_branch": "main",
+            "open_issues_count": open_count,
+            "is_template": False,
+            "topics": ["emulated", "github"],
+            "has_issues": True,
+            "has_projects": True,
+            "has_wiki": False,
+            "has_pages": False,
+            "has_discussions": False,
+            "archived": False,
+            "disabled": False,
+            "visibility": "public",
+            "pushed_at": format_ts(repo.max_updated),
+            "created_at": format_ts(repo.created_at),
+            "updated_at": format_ts(repo.max_updated),
+            "permissions": {"admin": False, "maintain": False, "push": False, "triage": False, "pull": True},
+            "forks": repo.seed_int % 500,
+            "open_issues": open_count,
+            "watchers": repo.seed_int % 5000,
+        }
+
+    # -- search --------------------------------------------------------------
+
+    def search(
+        self,
+        repos: list[RepoData],
+        kind: str | None,
+        state: str,
+        created: tuple[float, float] | None,
+        updated: tuple[float, float] | None,
+        sort: str,
+    ) -> list[tuple[int, int]]:
+        """All matches as ascending ``(sort_key, repo_index << 32 | number)`` pairs (cached)."""
+        cache_key = (tuple(r.index for r in repos), kind, state, created, updated, sort)
+        hit = self.search_cache.get(cache_key)
+        if hit is not None and hit[0] == self.version:
+            self.search_cache.move_to_end(cache_key)
+            return hit[1]
+        out: list[tuple[int, int]] = []
+        for repo in repos:
+            keys = repo.ordered[sort][state]
+            lo, hi = 0, len(keys)
+            if sort == "updated" and updated is not None:
+                lo = bisect.bisect_left(keys, _ceil(updated[0]) << _NUMBER_BITS)
+                hi = bisect.bisect_right(keys, (int(updated[1]) << _NUMBER_BITS) | _NUMBER_MASK)
+            recs = repo.records
+            tag = repo.index << _NUMBER_BITS
+            for k in keys[lo:hi]:
+                rec = recs[(k & _NUMBER_MASK) - 1]
+                if kind is not None and rec.is_pr != (kind == "pr"):
+                    continue
+                if created is not None and not (created[0] <= rec.created <= created[1]):
+                    continue
+                if updated is not None and not (updated[0] <= rec.updated <= updated[1]):
+                    continue
+                out.append((k >> _NUMBER_BITS, tag | rec.number))
+        if len(repos) > 1:
+            out.sort()
+        self.search_cache[cache_key] = (self.version, out)
+        if len(self.search_cache) > 64:
+            self.search_cache.popitem(last=False)
+        return out
+
+    def repo_by_index(self, index: int) -> RepoData:
+        repo = self.repo(self.repo_names[index])
+        assert repo is not None
+        return repo
+
+
+def _ceil(x: float) -> int:
+    i = int(x)
+    return i if i == x else i + 1

@@ -1,0 +1,46 @@
+"""Resources bound from environment variables, with the embedded defaults when a variable is unset.
+
+| variable | default | what |
+| --- | --- | --- |
+| GITHUB_API_URL | https://api.github.com | the API root (the bundled emulator offline) |
+| GITHUB_TOKEN | unset (anonymous) | the token; bound through dg.EnvVar so its value never enters config or the UI |
+| GH_ASSETS_DATA_DIR | ./data | the lake (``lake/``) and the DuckDB warehouse (``warehouse.duckdb``) |
+| GH_ASSETS_CONFIG | ./sources.yaml | the sources config |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from gh_assets.config import CONFIG_ENV, DEFAULT_CONFIG
+from gh_assets.github.client import DEFAULT_API_URL
+from gh_assets.github.resources import GitHubResource, SourcesResource
+from gh_assets.resources import LakeResource
+
+DATA_DIR_ENV = "GH_ASSETS_DATA_DIR"
+DEFAULT_DATA_DIR = "data"
+WAREHOUSE_FILE = "warehouse.duckdb"
+
+
+def _env_or(name: str, default: str | None) -> str | dg.EnvVar | None:
+    # dg.EnvVar fails at launch when the variable is unset, and these all have sound defaults, so the
+    # choice is made when the definitions load: set -> EnvVar (the UI shows the name, never the value).
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+def build_resources() -> dict[str, object]:
+    return {
+        "github": GitHubResource(api_url=_env_or("GITHUB_API_URL", DEFAULT_API_URL), token=_env_or("GITHUB_TOKEN", None)),
+        "lake": LakeResource(data_dir=_env_or(DATA_DIR_ENV, DEFAULT_DATA_DIR)),
+        # DuckDBResource takes a path, not a directory: derived from the same variable as the lake.
+        "duckdb": DuckDBResource(database=str(data_dir() / WAREHOUSE_FILE)),
+        "sources": SourcesResource(path=_env_or(CONFIG_ENV, DEFAULT_CONFIG)),
+    }

@@ -1,0 +1,284 @@
+"""A small synchronous GitHub REST client: one connection pool, bounded retries, a shared rate-limit budget.
+
+No Dagster in here: the assets wrap it, tests drive it against the bundled emulator over real HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+import tenacity
+
+from gh_assets.github import errors
+from gh_assets.github.responses import Outcome, RateLimit, classify, parse_link_header, sanitize_url
+
+log = logging.getLogger("gh_assets.github")
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+USER_AGENT = "gh-assets/0.1 (+https://github.com)"
+
+
+@dataclass(frozen=True)
+class Response:
+    """One decoded API response. ``url`` is sanitised; ``body`` holds the exact bytes GitHub sent."""
+
+    url: str
+    status: int
+    body: bytes
+    data: Any  # the parsed JSON body; None for 304
+    etag: str | None
+    links: dict[str, str]
+    rate_limit: RateLimit
+    fetched_at: datetime
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass
+class RequestStats:
+    """Counters of what a client did; shared by every thread using the client."""
+
+    requests: int = 0
+    not_modified: int = 0
+    retries: int = 0
+    bytes: int = 0
+    rate_limit_waits: int = 0
+    rate_limit_remaining: int | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, status: int, nbytes: int, rate: RateLimit) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes += nbytes
+            if status == 304:
+                self.not_modified += 1
+            if rate.remaining is not None:
+                self.rate_limit_remaining = rate.remaining
+
+    def as_metadata(self) -> dict[str, int]:
+        with self._lock:
+            out = {
+                "requests": self.requests,
+                "not_modified": self.not_modified,
+                "retries": self.retries,
+                "bytes": self.bytes,
+                "rate_limit_waits": self.rate_limit_waits,
+            }
+            if self.rate_limit_remaining is not None:
+                out["rate_limit_remaining"] = self.rate_limit_remaining
+            return out
+
+
+class _RateBudget:
+    """What the last response said about the budget, shared by all threads of this client.
+
+    Checked before sending, so a spent budget waits for its reset instead of burning a 403.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.remaining: int | None = None
+        self.reset: float | None = None
+
+    def update(self, rate: RateLimit) -> None:
+        if rate.remaining is None or (rate.resource not in (None, "core")):
+            return
+        with self._lock:
+            self.remaining, self.reset = rate.remaining, rate.reset
+
+    def wait_needed(self, now: float) -> float:
+        with self._lock:
+            if self.remaining == 0 and self.reset is not None and self.reset > now:
+                return self.reset - now + 1.0
+            return 0.0
+
+
+class _Retry(Exception):
+    """Internal: the attempt failed in a way worth another try; ``wait`` overrides the backoff."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
+
+
+class GitHubClient:
+    """GET-only GitHub REST client.
+
+    Retries (tenacity): 5xx, connection errors, timeouts and truncated or invalid JSON bodies, with
+    exponential backoff and jitter, bounded by ``max_attempts`` and ``max_retry_seconds``. Rate limits wait
+    for their reset (or ``retry-after``) when that is within ``max_rate_limit_wait``; otherwise
+    :class:`~gh_assets.github.errors.RateLimitExceeded` says when to come back.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_API_URL,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 8,
+        max_retry_seconds: float = 300.0,
+        max_rate_limit_wait: float = 3600.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        token_env: str = "GITHUB_TOKEN",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_attempts = max_attempts
+        self.max_retry_seconds = max_retry_seconds
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.token_env = token_env
+        self.stats = RequestStats()
+        self._budget = _RateBudget()
+        self._sleep = sleep
+        self._backoff = tenacity.wait_exponential_jitter(initial=backoff_initial, max=backoff_max)
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": USER_AGENT,
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def url_for(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, etag: str | None = None) -> Response:
+        """GET ``path`` (relative to the API root, or an absolute URL from a Link header)."""
+        url = self.url_for(path)
+        request_params = {k: str(v) for k, v in (params or {}).items()}
+        started = time.monotonic()
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            if state.attempt_number >= self.max_attempts:
+                return True
+            return time.monotonic() - started > self.max_retry_seconds
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _Retry) and exc.wait is not None:
+                return exc.wait
+            return self._backoff(state)
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            with self.stats._lock:
+                self.stats.retries += 1
+            reason = exc.reason if isinstance(exc, _Retry) else repr(exc)
+            delay = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "GET %s failed (%s), attempt %d of %d; retrying in %.1fs",
+                sanitize_url(url),
+                reason,
+                state.attempt_number,
+                self.max_attempts,
+                delay,
+            )
+
+        retrying = tenacity.Retrying(
+            stop=stop,
+            wait=wait,
+            retry=tenacity.retry_if_exception_type(_Retry),
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, url, request_params, etag)
+        except _Retry as exc:
+            raise errors.ServerError(
+                f"GET {sanitize_url(url)} still failing after {self.max_attempts} attempts or "
+                f"{self.max_retry_seconds:.0f}s: {exc.reason}. GitHub may be degraded; rerun the partition later.",
+                url=sanitize_url(url),
+            ) from None
+
+    def _wait_for_budget(self, url: str) -> None:
+        wait = self._budget.wait_needed(time.time())
+        if wait <= 0:
+            return
+        self._rate_limit_pause(url, wait)
+
+    def _rate_limit_pause(self, url: str, wait: float) -> None:
+        resume = datetime.fromtimestamp(time.time() + wait, tz=UTC)
+        if wait > self.max_rate_limit_wait:
+            raise errors.RateLimitExceeded(
+                f"GET {sanitize_url(url)}: the GitHub rate limit is spent and resets at {resume:%Y-%m-%d %H:%M:%S} UTC "
+                f"(in {wait:.0f}s), longer than the maximum wait of {self.max_rate_limit_wait:.0f}s. "
+                f"Retry after the reset, add tokens, or raise the maximum wait.",
+                url=sanitize_url(url),
+                reset_at=resume.timestamp(),
+            )
+        with self.stats._lock:
+            self.stats.rate_limit_waits += 1
+        log.warning("GitHub rate limit spent; waiting %.0fs, resuming at %s UTC", wait, f"{resume:%H:%M:%S}")
+        self._sleep(wait)
+
+    def _attempt(self, url: str, params: dict[str, str], etag: str | None) -> Response:
+        self._wait_for_budget(url)
+        headers = {"If-None-Match": etag} if etag else None
+        try:
+            resp = self._http.get(url, params=params, headers=headers)
+            body = resp.content
+        except httpx.TransportError as exc:
+            # Resets, timeouts and bodies shorter than their Content-Length all land here.
+            raise _Retry(type(exc).__name__) from None
+        rate = RateLimit.from_headers(resp.headers)
+        self.stats.record(resp.status_code, len(body), rate)
+        self._budget.update(rate)
+        full_url = str(resp.url)
+        verdict = classify(resp.status_code, resp.headers, body, full_url, token_env=self.token_env)
+        if verdict.outcome is Outcome.FATAL:
+            assert verdict.error is not None
+            raise verdict.error
+        if verdict.outcome is Outcome.RETRYABLE:
+            raise _Retry(f"HTTP {resp.status_code}")
+        if verdict.outcome is Outcome.SECONDARY_LIMITED:
+            raise _Retry("secondary rate limit", wait=verdict.wait_seconds + random.uniform(0, 1))
+        if verdict.outcome is Outcome.RATE_LIMITED:
+            self._rate_limit_pause(url, verdict.wait_seconds)
+            raise _Retry("primary rate limit", wait=0.0)
+        data = None
+        if verdict.outcome is Outcome.OK:
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise _Retry(f"invalid JSON body ({exc.msg} at byte {exc.pos})") from None
+        return Response(
+            url=sanitize_url(full_url),
+            status=resp.status_code,
+            body=body,
+            data=data,
+            etag=resp.headers.get("etag"),
+            links=parse_link_header(resp.headers.get("link")),
+            rate_limit=rate,
+            fetched_at=datetime.now(tz=UTC),
+        )

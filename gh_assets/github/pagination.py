@@ -1,0 +1,111 @@
+"""Pagination: Link-header walking, and the keyset sweep over a repository's issues by ``updated_at``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from gh_assets.github.client import GitHubClient, Response
+from gh_assets.github.errors import UnexpectedResponse
+
+PER_PAGE = 100
+
+
+def iter_pages(client: GitHubClient, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Response]:
+    """Follow ``Link: rel="next"`` from the first page to the last."""
+    response = client.get(path, params)
+    yield response
+    while "next" in response.links:
+        response = client.get(response.links["next"])
+        yield response
+
+
+def isoformat_z(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_github_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """A page kept from an earlier sweep: its ETag and exact body, reused on a 304."""
+
+    etag: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class SweepPage:
+    """One page of a sweep: the request it answers (``key``), the response and its items."""
+
+    key: str
+    response: Response
+    items: list[dict[str, Any]]
+    reused: bool  # True when the body came from the cache after a 304
+
+
+def request_key(path: str, params: Mapping[str, Any]) -> str:
+    """A stable name for a request, independent of the API host (used to match stored ETags)."""
+    return f"{path}?{urlencode(sorted((k, str(v)) for k, v in params.items()))}"
+
+
+def sweep_issues(
+    client: GitHubClient,
+    repo: str,
+    start: datetime,
+    end: datetime,
+    *,
+    per_page: int = PER_PAGE,
+    cache: Callable[[str], CachedPage | None] | None = None,
+) -> Iterator[SweepPage]:
+    """Yield every page of issues (and PRs) of ``repo`` updated in ``[start, end)``, oldest update first.
+
+    Keyset pagination: each request asks for ``since=<last updated_at seen>`` from page 1, instead of following
+    the offset ``next`` link. Offset pages over a list that changes while we read it skip items (an update
+    moves an item to the end and shifts the rest left); a keyset only ever re-reads the boundary items, which
+    staging de-duplicates by id. When a whole page shares one ``updated_at`` the keyset cannot advance, so it
+    steps through that timestamp by page number. The sweep stops at the first item updated at or after ``end``.
+    """
+    path = f"/repos/{repo}/issues"
+    since = start
+    page = 1
+    while True:
+        params: dict[str, Any] = {
+            "state": "all",
+            "sort": "updated",
+            "direction": "asc",
+            "since": isoformat_z(since),
+            "per_page": per_page,
+        }
+        if page > 1:
+            params["page"] = page
+        key = request_key(path, params)
+        cached = cache(key) if cache else None
+        response = client.get(path, params, etag=cached.etag if cached else None)
+        reused = False
+        if response.not_modified:
+            if cached is None:  # a 304 without If-None-Match: the server is confused
+                response = client.get(path, params)
+            else:
+                response = replace(response, body=cached.body, data=orjson.loads(cached.body), etag=cached.etag)
+                reused = True
+        items = response.data
+        if not isinstance(items, list):
+            raise UnexpectedResponse(f"GET {response.url}: expected a JSON array of issues, got {type(items).__name__}.", url=response.url)
+        yield SweepPage(key=key, response=response, items=items, reused=reused)
+        if len(items) < per_page:
+            return
+        last = parse_github_time(items[-1]["updated_at"])
+        if last >= end:
+            return
+        if last == since:
+            page += 1
+        else:
+            since, page = last, 1

@@ -1,0 +1,46 @@
+"""Partitions of the GitHub assets: repository (dynamic, fed from the sources config) x day of ``updated_at``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+
+REPOS_PARTITION = "github_repos"
+# The earliest day any repository can be backfilled from; a repo's own start comes from the sources config.
+FIRST_DAY = "2020-01-01"
+
+repo_partitions = dg.DynamicPartitionsDefinition(name=REPOS_PARTITION)
+# end_offset=1 includes today, so incremental runs can land today's changes.
+day_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1, timezone="UTC")
+repo_day_partitions = dg.MultiPartitionsDefinition({"repo": repo_partitions, "date": day_partitions})
+
+
+def partition_key(repo: str, day: date) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"repo": repo, "date": day.isoformat()})
+
+
+def range_tags(repo: str, start: date, end: date) -> dict[str, str]:
+    """Tags that make one run cover ``[start, end]`` of one repository (single-run backfill)."""
+    return {
+        "dagster/asset_partition_range_start": partition_key(repo, start),
+        "dagster/asset_partition_range_end": partition_key(repo, end),
+    }
+
+
+def days_by_repo(partition_keys: Sequence[str]) -> dict[str, list[date]]:
+    """Group a run's partition keys (``"<date>|<repo>"``) into sorted days per repository."""
+    out: dict[str, set[date]] = defaultdict(set)
+    for key in partition_keys:
+        dims = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(zip(("date", "repo"), key.split("|", 1)))
+        out[dims["repo"]].add(date.fromisoformat(dims["date"]))
+    return {repo: sorted(days) for repo, days in sorted(out.items())}
+
+
+def day_bounds(days: Sequence[date]) -> tuple[datetime, datetime]:
+    """The half-open UTC window ``[first day 00:00, last day + 1 00:00)`` covering ``days``."""
+    start = datetime.combine(min(days), datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(max(days) + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return start, end

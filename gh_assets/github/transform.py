@@ -1,0 +1,173 @@
+"""Raw issue pages -> typed Polars frames, and the Pandera split into staged rows and quarantined rows.
+
+No per-row Python: each page's bytes go straight to Polars with an explicit schema that names only the
+fields we keep (the rest of GitHub's payload is skipped by the JSON reader).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandera.errors
+import polars as pl
+
+from gh_assets.github.schemas import UTC_TS, IssueSchema
+
+_USER = pl.Struct({"login": pl.String, "id": pl.Int64})
+
+# What we read of each issue object; anything else in GitHub's payload is ignored.
+ISSUE_JSON_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64,
+    "node_id": pl.String,
+    "number": pl.Int64,
+    "title": pl.String,
+    "body": pl.String,
+    "state": pl.String,
+    "state_reason": pl.String,
+    "locked": pl.Boolean,
+    "user": _USER,
+    "author_association": pl.String,
+    "labels": pl.List(pl.Struct({"name": pl.String})),
+    "assignees": pl.List(_USER),
+    "milestone": pl.Struct({"number": pl.Int64, "title": pl.String}),
+    "comments": pl.Int64,
+    "reactions": pl.Struct({"total_count": pl.Int64}),
+    "pull_request": pl.Struct({"url": pl.String}),
+    "html_url": pl.String,
+    "created_at": pl.String,
+    "updated_at": pl.String,
+    "closed_at": pl.String,
+}
+
+STAGED_COLUMNS = list(IssueSchema.to_schema().columns)
+QUARANTINE_EXTRA = {"quarantine_reason": pl.String, "raw_updated_at": pl.String}
+
+
+class MalformedPage(ValueError):
+    """A stored raw page is not a JSON array of issue objects."""
+
+
+def _ts(name: str) -> pl.Expr:
+    return pl.col(name).str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us", time_zone="UTC", strict=False)
+
+
+def read_issue_page(body: bytes, where: str) -> pl.DataFrame:
+    """Parse one raw page (a JSON array) into the raw-field frame."""
+    stripped = body.lstrip()
+    if not stripped.startswith(b"["):
+        raise MalformedPage(f"{where}: expected a JSON array of issues, got {stripped[:60]!r}")
+    if stripped[:2] == b"[]" or stripped.rstrip() == b"[]":
+        return pl.DataFrame(schema=ISSUE_JSON_SCHEMA)
+    try:
+        return pl.read_json(io.BytesIO(body), schema=ISSUE_JSON_SCHEMA)
+    except Exception as exc:  # polars raises ComputeError/SchemaError variants for bad JSON
+        raise MalformedPage(f"{where}: not a readable page of issues: {exc}") from None
+
+
+def issues_frame(pages: Iterable[tuple[bytes, datetime, str]], repository: str, day: date) -> pl.DataFrame:
+    """Typed rows of every issue on the given pages, with ``fetched_at`` from each page.
+
+    ``pages`` yields ``(body, fetched_at, where)``; ``where`` names the raw file in errors.
+    Rows are not yet filtered to ``day`` nor de-duplicated: see :func:`latest_in_day`.
+    """
+    frames = [
+        read_issue_page(body, where).with_columns(pl.lit(fetched_at).cast(UTC_TS).alias("fetched_at"))
+        for body, fetched_at, where in pages
+    ]
+    if not frames:
+        raw = pl.DataFrame(schema={**ISSUE_JSON_SCHEMA, "fetched_at": UTC_TS})
+    else:
+        raw = pl.concat(frames, how="vertical")
+    return raw.select(
+        pl.lit(repository, dtype=pl.String).alias("repository"),
+        "id",
+        "node_id",
+        "number",
+        "title",
+        "body",
+        "state",
+        "state_reason",
+        "locked",
+        pl.col("pull_request").is_not_null().alias("is_pull_request"),
+        pl.col("user").struct.field("login").alias("user_login"),
+        pl.col("user").struct.field("id").alias("user_id"),
+        "author_association",
+        pl.col("labels").list.eval(pl.element().struct.field("name")).alias("labels"),
+        pl.col("assignees").list.eval(pl.element().struct.field("login")).alias("assignees"),
+        pl.col("milestone").struct.field("number").alias("milestone_number"),
+        pl.col("milestone").struct.field("title").alias("milestone_title"),
+        "comments",
+        pl.col("reactions").struct.field("total_count").alias("reactions_total"),
+        "html_url",
+        _ts("created_at").alias("created_at"),
+        _ts("updated_at").alias("updated_at"),
+        _ts("closed_at").alias("closed_at"),
+        "fetched_at",
+        pl.lit(day, dtype=pl.Date).alias("partition_date"),
+        pl.col("updated_at").alias("raw_updated_at"),
+    )
+
+
+@dataclass(frozen=True)
+class Split:
+    staged: pl.DataFrame
+    quarantined: pl.DataFrame  # staged columns + quarantine_reason + raw_updated_at
+    duplicates_dropped: int  # older versions of the same issue seen within the partition
+
+
+def latest_in_day(frame: pl.DataFrame, day: date) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Keep rows updated on ``day``, newest version per id; rows with no usable ``updated_at`` are set apart."""
+    unusable = frame.filter(pl.col("updated_at").is_null() | pl.col("id").is_null())
+    in_day = frame.filter(pl.col("updated_at").is_not_null() & pl.col("id").is_not_null()).filter(
+        pl.col("updated_at").dt.date() == day
+    )
+    latest = (
+        in_day.sort(["id", "updated_at", "fetched_at"])
+        .unique(subset=["id"], keep="last", maintain_order=True)
+        .sort(["updated_at", "id"])
+    )
+    return latest, unusable, in_day.height - latest.height
+
+
+def split_valid(frame: pl.DataFrame, day: date) -> Split:
+    """Validate with :class:`IssueSchema`; rows failing a row-level rule go to quarantine with the reasons.
+
+    A schema-level failure (a missing column, a wrong dtype) is not a row problem and raises.
+    """
+    latest, unusable, dropped = latest_in_day(frame, day)
+    candidates = latest.drop("raw_updated_at")
+    reasons = pl.DataFrame(schema={"index": pl.Int64, "reason": pl.String})
+    try:
+        IssueSchema.validate(candidates, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        if cases.filter(pl.col("index").is_null()).height:
+            raise
+        reasons = (
+            cases.with_columns(
+                pl.col("index").cast(pl.Int64),
+                pl.when(pl.col("schema_context") == "Column")
+                .then(pl.format("{}: {} (value {})", "column", "check", "failure_case"))
+                .otherwise(pl.col("check"))
+                .alias("reason"),
+            )
+            .group_by("index")
+            .agg(pl.col("reason").unique().sort().str.join("; "))
+        )
+    indexed = latest.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+    bad = indexed.join(reasons, on="index", how="inner").rename({"reason": "quarantine_reason"})
+    good = indexed.join(reasons, on="index", how="anti").drop("index", "raw_updated_at")
+    unusable_rows = unusable.with_columns(
+        pl.when(pl.col("id").is_null())
+        .then(pl.lit("id: missing"))
+        .otherwise(pl.lit("updated_at: missing or not a GitHub timestamp"))
+        .alias("quarantine_reason")
+    )
+    quarantined = pl.concat(
+        [bad.drop("index").select(STAGED_COLUMNS + list(QUARANTINE_EXTRA)), unusable_rows.select(STAGED_COLUMNS + list(QUARANTINE_EXTRA))],
+        how="vertical",
+    )
+    return Split(staged=good.select(STAGED_COLUMNS), quarantined=quarantined, duplicates_dropped=dropped)

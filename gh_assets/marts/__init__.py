@@ -1,0 +1,1 @@
+"""Marts: DuckDB tables built from the staged lake with the SQL in ``sql/``."""
