@@ -165,6 +165,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if all(o.success for o in outcomes) else 1
 
 
+def cmd_dev(args: argparse.Namespace) -> int:
+    """``dagster dev`` on this code location; offline (no GITHUB_API_URL) it serves the demo repos from the emulator."""
+    import signal
+    import subprocess
+
+    home = Path(os.environ.get("DAGSTER_HOME") or DEMO_DAGSTER_HOME).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy("dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
+    # A shell that started us in the background may have left SIGINT ignored; dagster dev needs it to stop.
+    restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    if os.environ.get("GITHUB_API_URL"):
+        return subprocess.call(command, env=env, preexec_fn=restore)
+    from gh_assets.emulator import Emulator, EmulatorConfig
+
+    sources = load_sources(args.config)
+    env.pop("GITHUB_TOKEN", None)
+    with Emulator(EmulatorConfig(seed=1, repos=tuple(sources.repo_names), issues_per_repo=2000, start="2025-01-01", days=90)) as emu:
+        env["GITHUB_API_URL"] = emu.url
+        print(f"GITHUB_API_URL is unset: serving the demo repositories from the GitHub emulator on {emu.url}", flush=True)
+        process = subprocess.Popen(command, env=env, preexec_fn=restore)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            process.send_signal(signal.SIGINT)
+            return process.wait()
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from gh_assets.environment import DATA_DIR_ENV, DEFAULT_DATA_DIR
 
@@ -237,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--start", type=_day, required=True, metavar="YYYY-MM-DD")
     ingest.add_argument("--end", type=_day, required=True, metavar="YYYY-MM-DD")
     ingest.set_defaults(func=cmd_ingest)
+
+    dev = sub.add_parser("dev", help="start dagster dev on this code location (with the emulator when offline)")
+    dev.add_argument("--config", type=Path, default=None)
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=cmd_dev)
 
     repos = sub.add_parser("repos", help="list repositories, or sync the repository partitions with the config")
     repos.add_argument("action", choices=["list", "sync"])

@@ -16,8 +16,8 @@ DEFAULT_CONFIG = "sources.yaml"
 
 # GitHub's rules: owners are 1-39 alphanumerics or single inner hyphens; repository names are 1-100 of
 # [A-Za-z0-9._-] and never "." or "..". Checked before a name reaches a URL or a lake path.
-_OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_OWNER_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 class ConfigError(ValueError):
@@ -32,12 +32,12 @@ def validate_repo_name(value: str) -> str:
     if len(parts) != 2:
         raise ValueError(f"{value!r} is not a repository name: expected exactly one '/' as in 'owner/name'")
     owner, name = parts
-    if not _OWNER_RE.match(owner):
+    if not _OWNER_RE.fullmatch(owner):
         raise ValueError(
             f"{value!r}: owner {owner!r} is not a valid GitHub login "
             "(1-39 letters, digits or single inner hyphens)"
         )
-    if name in (".", "..") or not _NAME_RE.match(name):
+    if name in (".", "..") or not _NAME_RE.fullmatch(name):
         raise ValueError(
             f"{value!r}: name {name!r} is not a valid repository name (1-100 of letters, digits, '.', '-', '_'; not '.' or '..')"
         )
@@ -140,7 +140,8 @@ def load_sources(path: str | os.PathLike[str] | None = None) -> SourcesConfig:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the sources config: {exc.strerror}") from None
     try:
-        raw = yaml.safe_load(text)
+        # BaseLoader keeps every scalar a string, so pydantic parses dates and numbers and names the field.
+        raw = yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

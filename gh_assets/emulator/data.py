@@ -19,6 +19,7 @@ import hashlib
 import math
 import random
 import re
+import struct
 import threading
 import time
 from collections import OrderedDict
@@ -151,9 +152,20 @@ class EmulatorConfig:
 # ---------------------------------------------------------------------------
 
 
+_DAY_CACHE: dict[int, str] = {}
+
+
 def format_ts(epoch: int) -> str:
     """Epoch seconds -> ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    day, secs = divmod(int(epoch), 86400)
+    prefix = _DAY_CACHE.get(day)
+    if prefix is None:
+        prefix = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
+        if len(_DAY_CACHE) < 100_000:
+            _DAY_CACHE[day] = prefix
+    hours, rem = divmod(secs, 3600)
+    minutes, seconds = divmod(rem, 60)
+    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}Z"
 
 
 def parse_ts(value: str) -> float:
@@ -263,6 +275,79 @@ _BOTS = ("dependabot[bot]", "github-actions[bot]", "renovate[bot]", "codecov[bot
 
 
 # ---------------------------------------------------------------------------
+# cheap deterministic draws
+# ---------------------------------------------------------------------------
+
+
+class _Random:  # typing protocol stand-in: anything with .random() -> float in [0, 1)
+    def random(self) -> float:  # pragma: no cover - protocol only
+        raise NotImplementedError
+
+
+def _pick(rng: Any, seq: Any) -> Any:
+    return seq[int(rng.random() * len(seq))]
+
+
+class _Draws:
+    """Deterministic uniform draws for one issue, derived from BLAKE2b of (repo seed, number).
+
+    Much cheaper than seeding a ``random.Random`` per issue; 32 draws per
+    digest, extended with further digests when a document needs more.
+    """
+
+    __slots__ = ("_key", "_vals", "_i", "_block")
+
+    def __init__(self, repo_seed: int, number: int) -> None:
+        self._key = repo_seed.to_bytes(8, "little") + number.to_bytes(8, "little")
+        self._block = 0
+        self._vals = _UNPACK(hashlib.blake2b(self._key, digest_size=64).digest())
+        self._i = 0
+
+    def random(self) -> float:
+        i = self._i
+        if i >= 32:
+            self._block += 1
+            self._vals = _UNPACK(hashlib.blake2b(self._key + self._block.to_bytes(4, "little"), digest_size=64).digest())
+            i = 0
+        self._i = i + 1
+        return self._vals[i] / 65536.0
+
+    def sample(self, seq: list[Any], k: int) -> list[Any]:
+        k = min(k, len(seq))
+        chosen: list[int] = []
+        while len(chosen) < k:
+            j = int(self.random() * len(seq))
+            if j not in chosen:
+                chosen.append(j)
+        return [seq[j] for j in chosen]
+
+
+_UNPACK = struct.Struct("<32H").unpack
+_LABEL_COUNTS = (0, 0, 0, 1, 1, 1, 2, 2, 3, 4)
+_ASSIGNEE_COUNTS = (0, 0, 0, 1, 1, 2)
+_REACTION_NAMES = ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")
+_ZERO_REACTIONS = [0] * 8
+
+
+def _cdf(weights: tuple[tuple[str, int], ...]) -> tuple[tuple[str, float], ...]:
+    total = sum(w for _, w in weights)
+    acc = 0
+    out = []
+    for name, w in weights:
+        acc += w
+        out.append((name, acc / total))
+    return tuple(out)
+
+
+_ASSOCIATION_CDF = _cdf(
+    (
+        ("COLLABORATOR", 8), ("CONTRIBUTOR", 20), ("FIRST_TIMER", 2), ("FIRST_TIME_CONTRIBUTOR", 5),
+        ("MANNEQUIN", 1), ("MEMBER", 15), ("NONE", 40), ("OWNER", 9),
+    )
+)
+
+
+# ---------------------------------------------------------------------------
 # store
 # ---------------------------------------------------------------------------
 
@@ -316,6 +401,8 @@ class RepoData:
         self.max_created = 0
         self.labels: list[dict[str, Any]] = []
         self.milestones: list[dict[str, Any]] = []
+        self.label_frags: list[orjson.Fragment] = []
+        self.milestone_frags: list[orjson.Fragment] = []
         self.created_at = 0
         self.mutation_rng = random.Random(f"emulator-mutate:{store.seed}:{full_name}")
         self.since_cache: OrderedDict[tuple[str, str, int], list[int]] = OrderedDict()
@@ -404,6 +491,7 @@ class DataStore:
         self.start_ts = int(parse_ts(config.start))
         self.end_ts = self.start_ts + int(config.days) * 86400
         self.users = self._make_users()
+        self.user_frags = [orjson.Fragment(orjson.dumps(u)) for u in self.users]
         self._repos: dict[str, RepoData | None] = {}
         self._names: dict[str, str] = {}
         self._by_id: dict[int, str] = {}
@@ -592,65 +680,83 @@ class DataStore:
                     "closed_at": format_ts(end - 86400 * meta_rng.randrange(1, 30)) if m_closed else None,
                 }
             )
+        repo.label_frags = [orjson.Fragment(orjson.dumps(x)) for x in repo.labels]
+        repo.milestone_frags = [orjson.Fragment(orjson.dumps(x)) for x in repo.milestones]
         return repo
 
     def issue_id(self, repo: RepoData, number: int) -> int:
         return 2_400_000_000 + repo.index * 1_000_000_000 + number * 16 + (repo.seed_int ^ number) % 16
 
-    def _title(self, rng: random.Random) -> str:
-        return rng.choice(_TITLE_PREFIXES) + rng.choice(_TITLE_SUBJECTS) + rng.choice(_TITLE_SUFFIXES)
+    def _title(self, rng: _Random) -> str:
+        return _pick(rng, _TITLE_PREFIXES) + _pick(rng, _TITLE_SUBJECTS) + _pick(rng, _TITLE_SUFFIXES)
 
-    def _body(self, rng: random.Random) -> str | None:
+    def _body(self, rng: _Random) -> str | None:
         r = rng.random()
         if r < 0.10:
             return None
         if r < 0.15:
             return ""
         if r < 0.50:
-            return rng.choice(_BODY_SENTENCES)
+            return _pick(rng, _BODY_SENTENCES)
         nl = "\r\n" if rng.random() < 0.4 else "\n"
-        parts = ["### Description", " ".join(rng.choice(_BODY_SENTENCES) for _ in range(rng.randint(1, 4)))]
+        parts = ["### Description", " ".join(_pick(rng, _BODY_SENTENCES) for _ in range(1 + int(rng.random() * 4)))]
         if rng.random() < 0.6:
-            parts += ["### Steps to reproduce", nl.join(f"{i}. {rng.choice(_BODY_SENTENCES)}" for i in range(1, 4))]
+            parts += ["### Steps to reproduce", nl.join(f"{i}. {_pick(rng, _BODY_SENTENCES)}" for i in range(1, 4))]
         if rng.random() < 0.5:
-            parts.append(rng.choice(_CODE_BLOCKS).replace("\n", nl))
+            parts.append(_pick(rng, _CODE_BLOCKS).replace("\n", nl))
         if rng.random() < 0.3:
             parts.append("| key | value |" + nl + "| --- | --- |" + nl + "| ключ | 値 🔑 |")
         if rng.random() < 0.2:
             parts += ["- [x] done", "- [ ] todo — ünïcödé"]
-        if r > 0.92:  # long body
-            parts += [" ".join(rng.choice(_BODY_SENTENCES) for _ in range(12)) for _ in range(rng.randint(4, 12))]
+        if r > 0.95:  # long body
+            paragraph = " ".join(_pick(rng, _BODY_SENTENCES) for _ in range(12))
+            parts += [paragraph] * (4 + int(rng.random() * 9))
         return (nl + nl).join(parts)
 
     def build_doc(self, repo: RepoData, rec: IssueRecord) -> dict[str, Any]:
-        """Generate the GitHub-shaped issue object for one record (deterministic)."""
-        rng = random.Random(repo.seed_int ^ (rec.number * 0x9E3779B97F4A7C15))
+        """Generate the GitHub-shaped issue object for one record (deterministic).
+
+        Shared sub-objects (users, labels, milestones) are pre-serialized
+        ``orjson.Fragment`` values; ``orjson.loads(orjson.dumps(doc))`` gives
+        plain dicts.
+        """
+        rng = _Draws(repo.seed_int, rec.number)
+        rand = rng.random
         number = rec.number
-        users = self.users
+        users = self.user_frags
+        n_users = len(users)
         api = f"{repo.api_url}/issues/{number}"
         is_pr = rec.is_pr
-        state = "open" if rec.open else "closed"
 
-        user = None if rng.random() < 0.03 else rng.choice(users)
-        n_labels = rng.choice((0, 0, 0, 1, 1, 1, 2, 2, 3, 4))
-        labels = rng.sample(repo.labels, n_labels) if n_labels else []
-        assignees = rng.sample(users, rng.choice((0, 0, 0, 1, 1, 2))) if rng.random() < 0.5 else []
-        milestone = rng.choice(repo.milestones) if repo.milestones and rng.random() < 0.2 else None
-        locked = rng.random() < 0.02
+        user = None if rand() < 0.03 else users[int(rand() * n_users)]
+        n_labels = _LABEL_COUNTS[int(rand() * len(_LABEL_COUNTS))]
+        labels = rng.sample(repo.label_frags, n_labels) if n_labels else []
+        if rand() < 0.5:
+            assignees = rng.sample(users, _ASSIGNEE_COUNTS[int(rand() * len(_ASSIGNEE_COUNTS))])
+        else:
+            assignees = []
+        milestones = repo.milestone_frags
+        milestone = milestones[int(rand() * len(milestones))] if milestones and rand() < 0.2 else None
+        locked = rand() < 0.02
         if rec.open:
-            state_reason = "reopened" if (not is_pr and rng.random() < 0.05) else None
+            state_reason = "reopened" if (not is_pr and rand() < 0.05) else None
             closed_by = None
         else:
-            state_reason = None if is_pr else rng.choices(("completed", "not_planned", "duplicate"), (80, 15, 5))[0]
-            closed_by = None if rng.random() < 0.05 else rng.choice(users)
-        reactions: dict[str, Any] = {"url": f"{api}/reactions", "total_count": 0}
-        counts = {name: 0 for name in ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")}
-        if rng.random() < 0.3:
-            for name in counts:
-                if rng.random() < 0.3:
-                    counts[name] = rng.randint(1, 40)
-        reactions["total_count"] = sum(counts.values())
-        reactions.update(counts)
+            x = rand()
+            state_reason = None if is_pr else ("completed" if x < 0.8 else "not_planned" if x < 0.95 else "duplicate")
+            closed_by = None if rand() < 0.05 else users[int(rand() * n_users)]
+        if rand() < 0.3:
+            counts = [(1 + int(rand() * 40)) if rand() < 0.3 else 0 for _ in range(8)]
+        else:
+            counts = _ZERO_REACTIONS
+        reactions = {"url": f"{api}/reactions", "total_count": sum(counts)}
+        reactions.update(zip(_REACTION_NAMES, counts))
+        x = rand()
+        association = "NONE"
+        for name, threshold in _ASSOCIATION_CDF:
+            if x < threshold:
+                association = name
+                break
 
         doc: dict[str, Any] = {
             "url": api,
@@ -666,7 +772,7 @@ class DataStore:
             "title": self._title(rng),
             "user": user,
             "labels": labels,
-            "state": state,
+            "state": "open" if rec.open else "closed",
             "locked": locked,
             "assignee": assignees[0] if assignees else None,
             "assignees": assignees,
@@ -675,12 +781,12 @@ class DataStore:
             "created_at": format_ts(rec.created),
             "updated_at": format_ts(rec.updated),
             "closed_at": None if rec.closed_at is None else format_ts(rec.closed_at),
-            "author_association": rng.choices(AUTHOR_ASSOCIATIONS, (8, 20, 2, 5, 1, 15, 40, 9))[0],
-            "active_lock_reason": rng.choice(_LOCK_REASONS) if locked and rng.random() < 0.7 else None,
+            "author_association": association,
+            "active_lock_reason": _pick(rng, _LOCK_REASONS) if locked and rand() < 0.7 else None,
         }
         if is_pr:
-            merged = rec.closed_at is not None and rng.random() < 0.7
-            doc["draft"] = rec.open and rng.random() < 0.15
+            merged = rec.closed_at is not None and rand() < 0.7
+            doc["draft"] = rec.open and rand() < 0.15
             doc["pull_request"] = {
                 "url": f"{repo.api_url}/pulls/{number}",
                 "html_url": f"{repo.html_url}/pull/{number}",

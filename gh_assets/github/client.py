@@ -175,7 +175,8 @@ class GitHubClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, etag: str | None = None) -> Response:
         """GET ``path`` (relative to the API root, or an absolute URL from a Link header)."""
         url = self.url_for(path)
-        request_params = {k: str(v) for k, v in (params or {}).items()}
+        # None, not {}: httpx replaces a URL's own query (a Link header's page=N) with an empty params dict.
+        request_params = {k: str(v) for k, v in params.items()} if params else None
         started = time.monotonic()
 
         def stop(state: tenacity.RetryCallState) -> bool:
@@ -242,7 +243,7 @@ class GitHubClient:
         log.warning("GitHub rate limit spent; waiting %.0fs, resuming at %s UTC", wait, f"{resume:%H:%M:%S}")
         self._sleep(wait)
 
-    def _attempt(self, url: str, params: dict[str, str], etag: str | None) -> Response:
+    def _attempt(self, url: str, params: dict[str, str] | None, etag: str | None) -> Response:
         self._wait_for_budget(url)
         headers = {"If-None-Match": etag} if etag else None
         try:
