@@ -7,6 +7,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from gh_assets.github import errors
 from gh_assets.github.pagination import CachedPage, isoformat_z, sweep_issues
 from gh_assets.github.partitions import day_bounds, days_by_repo, repo_day_partitions
 from gh_assets.github.resources import GitHubResource
@@ -84,6 +85,15 @@ def raw_issue_pages(context: dg.AssetExecutionContext, github: GitHubResource, l
                     items += len(page.items)
                     reused += page.reused
                 counts = writer.commit()
+            except errors.GitHubError as exc:
+                writer.abort()
+                # A refused token, a missing repo or a spent rate limit will not heal in 30 seconds: fail the step
+                # without the retry policy; transient 5xx that outlived the client's own retries may retry.
+                raise dg.Failure(
+                    description=f"{type(exc).__name__}: {exc}",
+                    metadata={"repository": repo, "url": exc.url or "", "status": exc.status or 0},
+                    allow_retries=isinstance(exc, errors.ServerError),
+                ) from None
             except BaseException:
                 writer.abort()
                 raise

@@ -1,4 +1,6 @@
 -- marts.issues: one row per issue (or pull request) of every repository, at its latest known version.
+-- Capture times stay in the lake (raw manifests, staged fetched_at): the mart holds only GitHub's data, so a
+-- rerun of any partition leaves identical rows.
 CREATE SCHEMA IF NOT EXISTS marts;
 
 CREATE TABLE IF NOT EXISTS marts.issues (
@@ -25,7 +27,6 @@ CREATE TABLE IF NOT EXISTS marts.issues (
     created_at         TIMESTAMPTZ NOT NULL,
     updated_at         TIMESTAMPTZ NOT NULL,
     closed_at          TIMESTAMPTZ,
-    fetched_at         TIMESTAMPTZ NOT NULL,  -- when the version was captured
     partition_date     DATE        NOT NULL,  -- the staged partition the version came from
     PRIMARY KEY (repository, id)
 );

@@ -8,7 +8,7 @@ INSERT INTO marts.issues
 SELECT
     repository, id, node_id, number, title, body, state, state_reason, locked, is_pull_request,
     user_login, user_id, author_association, labels, assignees, milestone_number, milestone_title,
-    comments, reactions_total, html_url, created_at, updated_at, closed_at, fetched_at, partition_date
+    comments, reactions_total, html_url, created_at, updated_at, closed_at, partition_date
 FROM read_parquet($staged_glob, hive_partitioning = false, union_by_name = true)
 WHERE repository = $repository
 QUALIFY row_number() OVER (PARTITION BY id ORDER BY updated_at DESC, fetched_at DESC) = 1;
