@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 from urllib.parse import quote
 
 import orjson
@@ -193,6 +193,17 @@ def _stable_int(*parts: object) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def _dump(doc: Any) -> bytes:
+    """``orjson.dumps`` copied into an exact-size ``bytes`` (orjson's result keeps spare capacity,
+    which would roughly double the memory of the per-issue cache)."""
+    return bytes(memoryview(orjson.dumps(doc)))
+
+
+def _repo_id(seed: int, index: int, full_name: str) -> int:
+    """Distinct per index (steps of 1_000_003 > the 0..999 jitter), deterministic per seed and name."""
+    return 600_000_000 + index * 1_000_003 + _stable_int("repo", seed, full_name) % 1000
+
+
 # ---------------------------------------------------------------------------
 # text pools (unicode on purpose: emoji, CJK, RTL, accents, quotes, backslashes)
 # ---------------------------------------------------------------------------
@@ -279,12 +290,13 @@ _BOTS = ("dependabot[bot]", "github-actions[bot]", "renovate[bot]", "codecov[bot
 # ---------------------------------------------------------------------------
 
 
-class _Random:  # typing protocol stand-in: anything with .random() -> float in [0, 1)
-    def random(self) -> float:  # pragma: no cover - protocol only
-        raise NotImplementedError
+class _Uniform(Protocol):
+    """Anything with ``random() -> float`` in [0, 1): ``random.Random`` or :class:`_Draws`."""
+
+    def random(self) -> float: ...
 
 
-def _pick(rng: Any, seq: Any) -> Any:
+def _pick(rng: _Uniform, seq: Any) -> Any:
     return seq[int(rng.random() * len(seq))]
 
 
@@ -389,7 +401,7 @@ class RepoData:
         self.full_name = full_name
         self.owner, self.name = full_name.split("/", 1)
         self.seed_int = _stable_int("repo", store.seed, full_name)
-        self.id = 600_000_000 + index * 1_000_003 + self.seed_int % 1000
+        self.id = _repo_id(store.seed, index, full_name)
         self.node_id = "R_kgDO" + base64.urlsafe_b64encode(self.id.to_bytes(6, "big")).decode().rstrip("=")
         self.api_url = f"{store.api_base}/repos/{full_name}"
         self.html_url = f"https://github.com/{full_name}"
@@ -451,7 +463,7 @@ class RepoData:
         keys = self.ordered[sort][state]
         if since is None:
             return keys, 0, len(keys)
-        since_int = int(since) if since == int(since) else int(since) + 1
+        since_int = math.ceil(since)
         if sort == "updated":
             lo = bisect.bisect_left(keys, since_int << _NUMBER_BITS)
             return keys, lo, len(keys)
@@ -470,10 +482,6 @@ class RepoData:
     def touch(self) -> None:
         self.version += 1
         self.since_cache.clear()
-
-
-def key_number(key: int) -> int:
-    return key & _NUMBER_MASK
 
 
 class DataStore:
@@ -498,9 +506,7 @@ class DataStore:
         for i, name in enumerate(config.repo_names):
             self._names[name.lower()] = name
             self._repos[name] = None
-            # id is cheap to compute without generating data
-            rid = 600_000_000 + i * 1_000_003 + _stable_int("repo", self.seed, name) % 1000
-            self._by_id[rid] = name
+            self._by_id[_repo_id(self.seed, i, name)] = name
         self._index = {name: i for i, name in enumerate(config.repo_names)}
         self.search_cache: OrderedDict[tuple[Any, ...], tuple[int, list[tuple[int, int]]]] = OrderedDict()
 
@@ -618,7 +624,7 @@ class DataStore:
             if rand() < 0.55:
                 closed[i] = u if rand() < 0.6 else c + int((u - c) * rand())
             cr = rand()
-            comments[i] = 0 if cr < 0.35 else int(-3.0 * math.log(1.0 - cr * 0.999)) % 250
+            comments[i] = 0 if cr < 0.35 else min(250, int(-3.0 * math.log(1.0 - cr * 0.999)))
         # ~5% of issues share their updated_at with a neighbour
         for i in range(1, n):
             if rand() < 0.025:
@@ -687,10 +693,10 @@ class DataStore:
     def issue_id(self, repo: RepoData, number: int) -> int:
         return 2_400_000_000 + repo.index * 1_000_000_000 + number * 16 + (repo.seed_int ^ number) % 16
 
-    def _title(self, rng: _Random) -> str:
+    def _title(self, rng: _Uniform) -> str:
         return _pick(rng, _TITLE_PREFIXES) + _pick(rng, _TITLE_SUBJECTS) + _pick(rng, _TITLE_SUFFIXES)
 
-    def _body(self, rng: _Random) -> str | None:
+    def _body(self, rng: _Uniform) -> str | None:
         r = rng.random()
         if r < 0.10:
             return None
@@ -805,7 +811,7 @@ class DataStore:
     def raw(self, repo: RepoData, rec: IssueRecord) -> bytes:
         raw = rec.raw
         if raw is None:
-            raw = rec.raw = orjson.dumps(self.build_doc(repo, rec))
+            raw = rec.raw = _dump(self.build_doc(repo, rec))
         return raw
 
     def raws(self, repo: RepoData, keys: Iterable[int]) -> list[bytes]:
@@ -815,7 +821,7 @@ class DataStore:
             rec = recs[(k & _NUMBER_MASK) - 1]
             raw = rec.raw
             if raw is None:
-                raw = rec.raw = orjson.dumps(self.build_doc(repo, rec))
+                raw = rec.raw = _dump(self.build_doc(repo, rec))
             out.append(raw)
         return out
 
@@ -877,7 +883,7 @@ class DataStore:
                         doc["closed_at"] = None
                         doc["closed_by"] = None
                         doc["state_reason"] = None if pr else "reopened"
-                rec.raw = orjson.dumps(doc)
+                rec.raw = _dump(doc)
                 repo._insert(rec)
                 touched.append(number)
         for _ in range(max(0, add)):
@@ -890,7 +896,7 @@ class DataStore:
             doc["comments"] = 0
             if rec.is_pr:
                 doc["pull_request"]["merged_at"] = None
-            rec.raw = orjson.dumps(doc)
+            rec.raw = _dump(doc)
             repo.records.append(rec)
             repo.max_created = ts
             repo._insert(rec)
@@ -980,7 +986,7 @@ class DataStore:
             keys = repo.ordered[sort][state]
             lo, hi = 0, len(keys)
             if sort == "updated" and updated is not None:
-                lo = bisect.bisect_left(keys, _ceil(updated[0]) << _NUMBER_BITS)
+                lo = bisect.bisect_left(keys, math.ceil(updated[0]) << _NUMBER_BITS)
                 hi = bisect.bisect_right(keys, (int(updated[1]) << _NUMBER_BITS) | _NUMBER_MASK)
             recs = repo.records
             tag = repo.index << _NUMBER_BITS
@@ -1004,8 +1010,3 @@ class DataStore:
         repo = self.repo(self.repo_names[index])
         assert repo is not None
         return repo
-
-
-def _ceil(x: float) -> int:
-    i = int(x)
-    return i if i == x else i + 1

@@ -22,7 +22,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import orjson
@@ -126,7 +126,7 @@ class _Response:
     content_type: str | None = JSON_TYPE
     charged: bool = False
     fault: str | None = None  # "reset" | "truncated" | other fault names (informational)
-    after: Any = None  # callable run under the lock after the response is produced
+    after: Callable[[], object] | None = None  # run under the lock once the response is produced
 
 
 class _ApiError(Exception):
@@ -409,7 +409,10 @@ class Emulator:
         path = split.path
         pairs = parse_qsl(split.query, keep_blank_values=True)
         query = dict(pairs)
-        length = int(handler.headers.get("Content-Length") or 0)
+        try:
+            length = int(handler.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
         payload = handler.rfile.read(length) if length > 0 else b""
 
         if path.startswith("/_emulator/"):

@@ -355,6 +355,10 @@ def test_search_filters_order_and_links(emu: Emulator, client: httpx.Client) -> 
 
     prs = client.get("/search/issues", params={"q": f"repo:{REPO} is:pr updated:>=2025-02-01T00:00:00Z"}).json()
     assert prs["total_count"] == sum(1 for i in truth if "pull_request" in i and i["updated_at"] >= "2025-02-01T00:00:00Z")
+    created = client.get("/search/issues", params={"q": f"repo:{REPO} created:2025-01-10..2025-01-20T12:00:00Z"}).json()
+    assert created["total_count"] == sum(
+        1 for i in truth if "2025-01-10T00:00:00Z" <= i["created_at"] <= "2025-01-20T12:00:00Z"
+    )
     unknown = client.get("/search/issues", params={"q": "repo:nobody/nothing"})
     assert unknown.status_code == 422
     assert client.get("/search/issues").status_code == 422
