@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -178,21 +179,27 @@ def cmd_dev(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
     # A shell that started us in the background may have left SIGINT ignored; dagster dev needs it to stop.
     restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    if os.environ.get("GITHUB_API_URL"):
-        return subprocess.call(command, env=env, preexec_fn=restore)
-    from gh_assets.emulator import Emulator, EmulatorConfig
+    emulator = None
+    if not os.environ.get("GITHUB_API_URL"):
+        from gh_assets.emulator import Emulator, EmulatorConfig
 
-    sources = load_sources(args.config)
-    env.pop("GITHUB_TOKEN", None)
-    with Emulator(EmulatorConfig(seed=1, repos=tuple(sources.repo_names), issues_per_repo=2000, start="2025-01-01", days=90)) as emu:
-        env["GITHUB_API_URL"] = emu.url
-        print(f"GITHUB_API_URL is unset: serving the demo repositories from the GitHub emulator on {emu.url}", flush=True)
-        process = subprocess.Popen(command, env=env, preexec_fn=restore)
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            process.send_signal(signal.SIGINT)
-            return process.wait()
+        sources = load_sources(args.config)
+        env.pop("GITHUB_TOKEN", None)
+        emulator = Emulator(EmulatorConfig(seed=1, repos=tuple(sources.repo_names), issues_per_repo=2000, start="2025-01-01", days=90))
+        emulator.start()
+        env["GITHUB_API_URL"] = emulator.url
+        print(f"GITHUB_API_URL is unset: serving the demo repositories from the GitHub emulator on {emulator.url}", flush=True)
+    process = subprocess.Popen(command, env=env, preexec_fn=restore)
+    # dagster dev shuts down cleanly on SIGINT; pass a SIGTERM on as one so no server is left behind.
+    signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGINT))
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        return process.wait()
+    finally:
+        if emulator is not None:
+            emulator.stop()
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -282,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Dagster marks single-run backfill policies and pools as beta/preview; that is no news to a CLI user.
+    warnings.filterwarnings("ignore", message=".*is currently in (beta|preview)")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
