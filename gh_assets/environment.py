@@ -4,6 +4,7 @@
 | --- | --- | --- |
 | GITHUB_API_URL | https://api.github.com | the API root (the bundled emulator offline) |
 | GITHUB_TOKEN | unset (anonymous) | the token; bound through dg.EnvVar so its value never enters config or the UI |
+| GITHUB_TOKENS | unset | several tokens, comma-separated; requests go to the one with the most budget left |
 | GH_ASSETS_DATA_DIR | ./data | the lake (``lake/``) and the DuckDB warehouse (``warehouse.duckdb``) |
 | GH_ASSETS_CONFIG | ./sources.yaml | the sources config |
 """
@@ -38,7 +39,11 @@ def data_dir() -> Path:
 
 def build_resources() -> dict[str, object]:
     return {
-        "github": GitHubResource(api_url=_env_or("GITHUB_API_URL", DEFAULT_API_URL), token=_env_or("GITHUB_TOKEN", None)),
+        "github": GitHubResource(
+            api_url=_env_or("GITHUB_API_URL", DEFAULT_API_URL),
+            token=_env_or("GITHUB_TOKEN", None),
+            tokens=_env_or("GITHUB_TOKENS", None),
+        ),
         "lake": LakeResource(data_dir=_env_or(DATA_DIR_ENV, DEFAULT_DATA_DIR)),
         # DuckDBResource takes a path, not a directory: derived from the same variable as the lake.
         "duckdb": DuckDBResource(database=str(data_dir() / WAREHOUSE_FILE)),

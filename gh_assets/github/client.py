@@ -9,7 +9,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ import orjson
 import tenacity
 
 from gh_assets.github import errors
+from gh_assets.github.rate_limit import TokenPool
 from gh_assets.github.responses import Outcome, RateLimit, classify, parse_link_header, sanitize_url
 
 log = logging.getLogger("gh_assets.github")
@@ -40,6 +41,7 @@ class Response:
     links: dict[str, str]
     rate_limit: RateLimit
     fetched_at: datetime
+    token_index: int = 0  # which configured token answered (never the token itself)
 
     @property
     def not_modified(self) -> bool:
@@ -81,37 +83,20 @@ class RequestStats:
             return out
 
 
-class _RateBudget:
-    """What the last response said about the budget, shared by all threads of this client.
-
-    Checked before sending, so a spent budget waits for its reset instead of burning a 403.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.remaining: int | None = None
-        self.reset: float | None = None
-
-    def update(self, rate: RateLimit) -> None:
-        if rate.remaining is None or (rate.resource not in (None, "core")):
-            return
-        with self._lock:
-            self.remaining, self.reset = rate.remaining, rate.reset
-
-    def wait_needed(self, now: float) -> float:
-        with self._lock:
-            if self.remaining == 0 and self.reset is not None and self.reset > now:
-                return self.reset - now + 1.0
-            return 0.0
-
-
 class _Retry(Exception):
     """Internal: the attempt failed in a way worth another try; ``wait`` overrides the backoff."""
 
-    def __init__(self, reason: str, wait: float | None = None) -> None:
+    def __init__(self, reason: str, wait: float | None = None, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.wait = wait
+        self.status = status
+
+
+def _resource_of(url: str) -> str:
+    """The rate-limit resource a request draws on (GitHub budgets search apart from core)."""
+    path = httpx.URL(url).path
+    return "search" if path.startswith("/search/") else "core"
 
 
 class GitHubClient:
@@ -128,6 +113,7 @@ class GitHubClient:
         base_url: str = DEFAULT_API_URL,
         token: str | None = None,
         *,
+        tokens: Sequence[str] = (),
         timeout: float = 30.0,
         max_attempts: int = 8,
         max_retry_seconds: float = 300.0,
@@ -136,6 +122,7 @@ class GitHubClient:
         backoff_max: float = 30.0,
         token_env: str = "GITHUB_TOKEN",
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_attempts = max_attempts
@@ -143,16 +130,18 @@ class GitHubClient:
         self.max_rate_limit_wait = max_rate_limit_wait
         self.token_env = token_env
         self.stats = RequestStats()
-        self._budget = _RateBudget()
+        # Several tokens (GITHUB_TOKENS) or one; their budgets are shared by every client of this process.
+        all_tokens = [t for t in (*tokens, token) if t]
+        self._tokens = list(dict.fromkeys(all_tokens)) or [None]
+        self._pool = TokenPool.shared(self.base_url, self._tokens)
         self._sleep = sleep
+        self._clock = clock  # wall clock for rate-limit resets (epoch seconds, as GitHub sends them)
         self._backoff = tenacity.wait_exponential_jitter(initial=backoff_initial, max=backoff_max)
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": USER_AGENT,
         }
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -172,17 +161,31 @@ class GitHubClient:
     def url_for(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, etag: str | None = None) -> Response:
-        """GET ``path`` (relative to the API root, or an absolute URL from a Link header)."""
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        etag: str | None = None,
+        shrinkable: bool = False,
+    ) -> Response:
+        """GET ``path`` (relative to the API root, or an absolute URL from a Link header).
+
+        ``shrinkable``: the caller can ask again with a smaller ``per_page``, so a 502/504 (GitHub timing out
+        on a large page) raises :class:`~gh_assets.github.errors.PageTooLarge` at once instead of retrying the
+        same size.
+        """
         url = self.url_for(path)
         # None, not {}: httpx replaces a URL's own query (a Link header's page=N) with an empty params dict.
         request_params = {k: str(v) for k, v in params.items()} if params else None
+        resource = _resource_of(url)
         started = time.monotonic()
+        paused = [0.0]  # time spent waiting for rate-limit resets does not count against max_retry_seconds
 
         def stop(state: tenacity.RetryCallState) -> bool:
             if state.attempt_number >= self.max_attempts:
                 return True
-            return time.monotonic() - started > self.max_retry_seconds
+            return time.monotonic() - started - paused[0] > self.max_retry_seconds
 
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -214,38 +217,49 @@ class GitHubClient:
             reraise=True,
         )
         try:
-            return retrying(self._attempt, url, request_params, etag)
+            return retrying(self._attempt, url, request_params, etag, resource, shrinkable, paused)
         except _Retry as exc:
             raise errors.ServerError(
                 f"GET {sanitize_url(url)} still failing after {self.max_attempts} attempts or "
                 f"{self.max_retry_seconds:.0f}s: {exc.reason}. GitHub may be degraded; rerun the partition later.",
                 url=sanitize_url(url),
+                status=exc.status,
             ) from None
 
-    def _wait_for_budget(self, url: str) -> None:
-        wait = self._budget.wait_needed(time.time())
-        if wait <= 0:
-            return
-        self._rate_limit_pause(url, wait)
-
-    def _rate_limit_pause(self, url: str, wait: float) -> None:
-        resume = datetime.fromtimestamp(time.time() + wait, tz=UTC)
+    def _rate_limit_pause(self, url: str, wait: float, paused: list[float]) -> None:
+        resume = datetime.fromtimestamp(self._clock() + wait, tz=UTC)
         if wait > self.max_rate_limit_wait:
             raise errors.RateLimitExceeded(
-                f"GET {sanitize_url(url)}: the GitHub rate limit is spent and resets at {resume:%Y-%m-%d %H:%M:%S} UTC "
-                f"(in {wait:.0f}s), longer than the maximum wait of {self.max_rate_limit_wait:.0f}s. "
-                f"Retry after the reset, add tokens, or raise the maximum wait.",
+                f"GET {sanitize_url(url)}: the GitHub rate limit of every configured token is spent; the first "
+                f"resets at {resume:%Y-%m-%d %H:%M:%S} UTC (in {wait:.0f}s), longer than the maximum wait of "
+                f"{self.max_rate_limit_wait:.0f}s. Retry after the reset, add tokens (GITHUB_TOKENS), or raise the maximum wait.",
                 url=sanitize_url(url),
                 reset_at=resume.timestamp(),
             )
         with self.stats._lock:
             self.stats.rate_limit_waits += 1
         log.warning("GitHub rate limit spent; waiting %.0fs, resuming at %s UTC", wait, f"{resume:%H:%M:%S}")
+        began = time.monotonic()
         self._sleep(wait)
+        paused[0] += time.monotonic() - began
 
-    def _attempt(self, url: str, params: dict[str, str] | None, etag: str | None) -> Response:
-        self._wait_for_budget(url)
-        headers = {"If-None-Match": etag} if etag else None
+    def _attempt(
+        self,
+        url: str,
+        params: dict[str, str] | None,
+        etag: str | None,
+        resource: str,
+        shrinkable: bool,
+        paused: list[float],
+    ) -> Response:
+        index, wait = self._pool.acquire(resource, self._clock())
+        if wait > 0:
+            self._rate_limit_pause(url, wait, paused)
+            index, _ = self._pool.acquire(resource, self._clock())
+        token = self._tokens[index]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if etag:
+            headers["If-None-Match"] = etag
         try:
             resp = self._http.get(url, params=params, headers=headers)
             body = resp.content
@@ -254,18 +268,25 @@ class GitHubClient:
             raise _Retry(type(exc).__name__) from None
         rate = RateLimit.from_headers(resp.headers)
         self.stats.record(resp.status_code, len(body), rate)
-        self._budget.update(rate)
+        self._pool.update(index, rate, resource)
         full_url = str(resp.url)
-        verdict = classify(resp.status_code, resp.headers, body, full_url, token_env=self.token_env)
+        verdict = classify(resp.status_code, resp.headers, body, full_url, now=self._clock(), token_env=self.token_env)
         if verdict.outcome is Outcome.FATAL:
             assert verdict.error is not None
             raise verdict.error
         if verdict.outcome is Outcome.RETRYABLE:
-            raise _Retry(f"HTTP {resp.status_code}")
+            if shrinkable and resp.status_code in (502, 504):
+                raise errors.PageTooLarge(
+                    f"GET {sanitize_url(full_url)} -> {resp.status_code}: GitHub timed out building the page",
+                    url=sanitize_url(full_url),
+                    status=resp.status_code,
+                )
+            raise _Retry(f"HTTP {resp.status_code}", status=resp.status_code)
         if verdict.outcome is Outcome.SECONDARY_LIMITED:
             raise _Retry("secondary rate limit", wait=verdict.wait_seconds + random.uniform(0, 1))
         if verdict.outcome is Outcome.RATE_LIMITED:
-            self._rate_limit_pause(url, verdict.wait_seconds)
+            # This token is spent: the next attempt takes another one, or waits for the first reset.
+            self._pool.mark_spent(index, rate.resource or resource, rate.reset)
             raise _Retry("primary rate limit", wait=0.0)
         data = None
         if verdict.outcome is Outcome.OK:
@@ -282,4 +303,5 @@ class GitHubClient:
             links=parse_link_header(resp.headers.get("link")),
             rate_limit=rate,
             fetched_at=datetime.now(tz=UTC),
+            token_index=index,
         )

@@ -44,5 +44,9 @@ class ServerError(GitHubError):
     """5xx, connection failure or malformed body that persisted through every retry."""
 
 
+class PageTooLarge(ServerError):
+    """502/504 on a page the caller can request again with a smaller ``per_page``."""
+
+
 class UnexpectedResponse(GitHubError):
     """A status or body the client has no rule for."""

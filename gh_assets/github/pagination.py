@@ -11,9 +11,11 @@ from urllib.parse import urlencode
 import orjson
 
 from gh_assets.github.client import GitHubClient, Response
-from gh_assets.github.errors import UnexpectedResponse
+from gh_assets.github.errors import PageTooLarge, UnexpectedResponse
 
 PER_PAGE = 100
+MIN_PER_PAGE = 10  # below this a 502 is not about page size: retry it like any other
+RESTORE_AFTER = 3  # good pages at a reduced size before trying twice the size again
 
 
 def iter_pages(client: GitHubClient, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Response]:
@@ -72,23 +74,33 @@ def sweep_issues(
     moves an item to the end and shifts the rest left); a keyset only ever re-reads the boundary items, which
     staging de-duplicates by id. When a whole page shares one ``updated_at`` the keyset cannot advance, so it
     steps through that timestamp by page number. The sweep stops at the first item updated at or after ``end``.
+    A 502/504 on a page halves ``per_page`` for that request (the keyset makes any page size correct), and
+    the size is doubled back after a few good pages.
     """
     path = f"/repos/{repo}/issues"
     since = start
     page = 1
+    size = per_page
+    good_pages = 0
     while True:
         params: dict[str, Any] = {
             "state": "all",
             "sort": "updated",
             "direction": "asc",
             "since": isoformat_z(since),
-            "per_page": per_page,
+            "per_page": size,
         }
         if page > 1:
             params["page"] = page
         key = request_key(path, params)
         cached = cache(key) if cache else None
-        response = client.get(path, params, etag=cached.etag if cached else None)
+        try:
+            response = client.get(path, params, etag=cached.etag if cached else None, shrinkable=size > MIN_PER_PAGE)
+        except PageTooLarge:
+            # GitHub times out building big pages of big issues: ask for half as many. Within a run of equal
+            # timestamps (page > 1) keep the same offset: page p of size s starts where page 2p-1 of s/2 does.
+            page, size, good_pages = (page - 1) * 2 + 1, max(size // 2, MIN_PER_PAGE), 0
+            continue
         reused = False
         if response.not_modified:
             if cached is None:  # a 304 without If-None-Match: the server is confused
@@ -100,7 +112,7 @@ def sweep_issues(
         if not isinstance(items, list):
             raise UnexpectedResponse(f"GET {response.url}: expected a JSON array of issues, got {type(items).__name__}.", url=response.url)
         yield SweepPage(key=key, response=response, items=items, reused=reused)
-        if len(items) < per_page:
+        if len(items) < size:
             return
         last = parse_github_time(items[-1]["updated_at"])
         if last >= end:
@@ -109,3 +121,6 @@ def sweep_issues(
             page += 1
         else:
             since, page = last, 1
+        good_pages += 1
+        if size < per_page and page == 1 and good_pages >= RESTORE_AFTER:
+            size, good_pages = min(size * 2, per_page), 0

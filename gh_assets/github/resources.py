@@ -15,6 +15,9 @@ class GitHubResource(dg.ConfigurableResource):
 
     api_url: str = Field(default=DEFAULT_API_URL, description="API root; point it at the bundled emulator offline.")
     token: Optional[str] = Field(default=None, description="Personal access or app token; anonymous when unset.")
+    tokens: Optional[str] = Field(
+        default=None, description="Several tokens, comma-separated (GITHUB_TOKENS): each request takes the one with most budget left."
+    )
     timeout_seconds: float = 30.0
     max_attempts: int = Field(default=8, description="Attempts per request for 5xx, resets, timeouts, bad bodies.")
     max_retry_seconds: float = Field(default=300.0, description="Give up retrying one request after this long.")
@@ -27,6 +30,7 @@ class GitHubResource(dg.ConfigurableResource):
         return GitHubClient(
             self.api_url,
             self.token,
+            tokens=[t.strip() for t in (self.tokens or "").split(",") if t.strip()],
             timeout=self.timeout_seconds,
             max_attempts=self.max_attempts,
             max_retry_seconds=self.max_retry_seconds,
