@@ -19,6 +19,8 @@ ENTITY = "issues"
 RAW_ISSUE_PAGES = dg.AssetKey(["github", "raw_issue_pages"])
 ISSUES = dg.AssetKey(["github", "issues"])
 
+BATCH_ROWS = 50_000  # raw rows validated together by the staging step
+
 INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
@@ -148,24 +150,43 @@ def issues(context: dg.AssetExecutionContext, config: StagingConfig, lake: LakeR
     started = time.monotonic()
     staged_rows = quarantined_rows = duplicates = raw_records = 0
     quarantine_frames: list[pl.DataFrame] = []
-    for repo, days in days_by_repo(context.partition_keys).items():
+
+    def flush(repo: str, days: list[date], frames: list[pl.DataFrame]) -> None:
+        nonlocal staged_rows, quarantined_rows, duplicates
+        split = split_valid(pl.concat(frames, how="vertical"))
+        staged = split.staged.partition_by("partition_date", as_dict=True, maintain_order=True)
+        bad = split.quarantined.partition_by("partition_date", as_dict=True, maintain_order=True)
+        empty = split.staged.clear()
         for day in days:
-            pages = (
-                (body, parse_utc_iso(meta.fetched_at), where)
-                for meta, body, where in store.raw_pages(ENTITY, repo, day)
-            )
-            frame = issues_frame(pages, repo, day)
-            raw_records += frame.height
-            split = split_valid(frame, day)
-            store.write_parquet(split.staged, "staged", ENTITY, repo, day)
-            if split.quarantined.height:
-                store.write_parquet(split.quarantined, "quarantine", ENTITY, repo, day)
-                quarantine_frames.append(split.quarantined)
+            store.write_parquet(staged.get((day,), empty), "staged", ENTITY, repo, day)
+            if (day,) in bad:
+                store.write_parquet(bad[(day,)], "quarantine", ENTITY, repo, day)
             else:
                 store.remove_partition("quarantine", ENTITY, repo, day)
-            staged_rows += split.staged.height
-            quarantined_rows += split.quarantined.height
-            duplicates += split.duplicates_dropped
+        staged_rows += split.staged.height
+        quarantined_rows += split.quarantined.height
+        duplicates += split.duplicates_dropped
+        if split.quarantined.height:
+            quarantine_frames.append(split.quarantined.head(100))
+
+    for repo, days in days_by_repo(context.partition_keys).items():
+        batch_days: list[date] = []
+        batch: list[pl.DataFrame] = []
+        rows = 0
+        for day in days:
+            pages = ((body, parse_utc_iso(meta.fetched_at), where) for meta, body, where in store.raw_pages(ENTITY, repo, day))
+            frame = issues_frame(pages, repo, day)
+            raw_records += frame.height
+            batch_days.append(day)
+            batch.append(frame)
+            rows += frame.height
+            # Validate many days at once, but in bounded batches so memory stays flat over a long range.
+            if rows >= BATCH_ROWS:
+                flush(repo, batch_days, batch)
+                batch_days, batch, rows = [], [], 0
+        if batch_days:
+            flush(repo, batch_days, batch)
+
     total = staged_rows + quarantined_rows
     fraction = quarantined_rows / total if total else 0.0
     check_meta: dict[str, dg.RawMetadataValue] = {

@@ -25,7 +25,7 @@ class IssueSchema(pa.DataFrameModel):
     """One row per issue (or pull request, as /issues lists both) at its latest version within a partition day."""
 
     repository: pl.String = pa.Field(nullable=False)
-    id: pl.Int64 = pa.Field(gt=0, unique=True)
+    id: pl.Int64 = pa.Field(gt=0)
     node_id: pl.String = pa.Field(nullable=True)
     number: pl.Int64 = pa.Field(gt=0)
     title: pl.String = pa.Field(nullable=False)
@@ -68,3 +68,4 @@ class IssueSchema(pa.DataFrameModel):
     class Config:
         strict = True
         coerce = False
+        unique = ["partition_date", "id"]  # one version per issue per partition day

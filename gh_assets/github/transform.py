@@ -71,7 +71,7 @@ def issues_frame(pages: Iterable[tuple[bytes, datetime, str]], repository: str, 
     """Typed rows of every issue on the given pages, with ``fetched_at`` from each page.
 
     ``pages`` yields ``(body, fetched_at, where)``; ``where`` names the raw file in errors.
-    Rows are not yet filtered to ``day`` nor de-duplicated: see :func:`latest_in_day`.
+    Rows are not yet filtered to ``day`` nor de-duplicated: see :func:`latest_per_day`.
     """
     frames = [
         read_issue_page(body, where).with_columns(pl.lit(fetched_at).cast(UTC_TS).alias("fetched_at"))
@@ -118,26 +118,32 @@ class Split:
     duplicates_dropped: int  # older versions of the same issue seen within the partition
 
 
-def latest_in_day(frame: pl.DataFrame, day: date) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Keep rows updated on ``day``, newest version per id; rows with no usable ``updated_at`` are set apart."""
-    unusable = frame.filter(pl.col("updated_at").is_null() | pl.col("id").is_null())
-    in_day = frame.filter(pl.col("updated_at").is_not_null() & pl.col("id").is_not_null()).filter(
-        pl.col("updated_at").dt.date() == day
-    )
+def latest_per_day(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Keep rows updated on their partition day, newest version per id and day.
+
+    A page is stored under every day its items fall on, so each day's pages also hold items of the days
+    around it: those belong to the other partitions. Rows with no usable ``id`` or ``updated_at`` cannot be
+    placed and are returned apart (for quarantine), with the number of older versions dropped.
+    """
+    usable = pl.col("updated_at").is_not_null() & pl.col("id").is_not_null()
+    unusable = frame.filter(~usable)
+    in_day = frame.filter(usable & (pl.col("updated_at").dt.date() == pl.col("partition_date")))
     latest = (
-        in_day.sort(["id", "updated_at", "fetched_at"])
-        .unique(subset=["id"], keep="last", maintain_order=True)
-        .sort(["updated_at", "id"])
+        in_day.sort(["partition_date", "id", "updated_at", "fetched_at"])
+        .unique(subset=["partition_date", "id"], keep="last", maintain_order=True)
+        .sort(["partition_date", "updated_at", "id"])
     )
     return latest, unusable, in_day.height - latest.height
 
 
-def split_valid(frame: pl.DataFrame, day: date) -> Split:
+def split_valid(frame: pl.DataFrame) -> Split:
     """Validate with :class:`IssueSchema`; rows failing a row-level rule go to quarantine with the reasons.
 
-    A schema-level failure (a missing column, a wrong dtype) is not a row problem and raises.
+    ``frame`` may hold many partition days: one validation call for all of them (Pandera's per-call cost
+    is far above its per-row cost). A schema-level failure (a missing column, a wrong dtype) is not a row
+    problem and raises.
     """
-    latest, unusable, dropped = latest_in_day(frame, day)
+    latest, unusable, dropped = latest_per_day(frame)
     candidates = latest.drop("raw_updated_at")
     reasons = pl.DataFrame(schema={"index": pl.Int64, "reason": pl.String})
     try:
@@ -166,8 +172,6 @@ def split_valid(frame: pl.DataFrame, day: date) -> Split:
         .otherwise(pl.lit("updated_at: missing or not a GitHub timestamp"))
         .alias("quarantine_reason")
     )
-    quarantined = pl.concat(
-        [bad.drop("index").select(STAGED_COLUMNS + list(QUARANTINE_EXTRA)), unusable_rows.select(STAGED_COLUMNS + list(QUARANTINE_EXTRA))],
-        how="vertical",
-    )
+    columns = STAGED_COLUMNS + list(QUARANTINE_EXTRA)
+    quarantined = pl.concat([bad.drop("index").select(columns), unusable_rows.select(columns)], how="vertical")
     return Split(staged=good.select(STAGED_COLUMNS), quarantined=quarantined, duplicates_dropped=dropped)
