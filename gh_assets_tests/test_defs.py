@@ -12,6 +12,7 @@ def test_definitions_load() -> None:
     assert {"github/raw_issue_pages", "github/issues", "marts/issues"} <= keys
     assert defs.resolve_job_def("github_issues_job") is not None
     assert defs.resolve_sensor_def("github_repos_sensor").default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_sensor_def("github_issue_changes_sensor") is not None
     checks = {(k.asset_key.to_user_string(), k.name) for k in repo.asset_graph.asset_check_keys}
     assert ("github/issues", "issues_schema") in checks
     assert ("marts/issues", "issues_reconciled") in checks

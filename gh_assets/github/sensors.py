@@ -1,14 +1,17 @@
 """Sensors of the GitHub source: keep the repository partitions in step with the sources config."""
 
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
 from gh_assets.config import SourcesConfig
+from gh_assets.github import errors
+from gh_assets.github.client import GitHubClient
 from gh_assets.github.jobs import issues_job
 from gh_assets.github.partitions import REPOS_PARTITION, range_tags, repo_partitions
-from gh_assets.github.resources import SourcesResource
+from gh_assets.github.resources import GitHubResource, SourcesResource
 
 
 def plan_repo_sync(config: SourcesConfig, existing: list[str], today: datetime) -> dg.SensorResult:
@@ -52,3 +55,58 @@ def github_repos_sensor(context: dg.SensorEvaluationContext, sources: SourcesRes
     if added:
         context.log.info(f"adding repository partitions: {', '.join(added)}")
     return result
+
+
+def poll_changes(client: GitHubClient, repos: list[str], cursor: dict[str, dict[str, str]]) -> tuple[list[dg.RunRequest], list[str]]:
+    """One conditional request per repository for its most recently updated issue.
+
+    A 304 (the stored ETag still matches) means nothing changed and costs no rate limit. Otherwise the
+    days from the cursor's high-water ``updated_at`` to the newest one are re-materialised in one run, and
+    the cursor moves on. A repository seen for the first time is only recorded: its first load comes from
+    the config sensor. Returns the run requests and the repositories that failed (the others go on).
+    """
+    requests: list[dg.RunRequest] = []
+    failed: list[str] = []
+    for repo in repos:
+        state = cursor.get(repo, {})
+        params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
+        try:
+            response = client.get(f"/repos/{repo}/issues", params, etag=state.get("etag"))
+        except errors.GitHubError:
+            failed.append(repo)
+            continue
+        if response.not_modified:
+            continue
+        newest = response.data[0]["updated_at"] if response.data else None
+        cursor[repo] = {"etag": response.etag or "", "updated_at": newest or state.get("updated_at", "")}
+        previous = state.get("updated_at")
+        if not newest or not previous or newest <= previous:
+            continue
+        start, end = date.fromisoformat(previous[:10]), date.fromisoformat(newest[:10])
+        requests.append(
+            dg.RunRequest(
+                run_key=f"changes:{repo}:{newest}",  # a repeated tick for the same change launches nothing new
+                tags={**range_tags(repo, start, end), "gh_assets/reason": "changed"},
+            )
+        )
+    return requests, failed
+
+
+@dg.sensor(
+    name="github_issue_changes_sensor",
+    job=issues_job,
+    minimum_interval_seconds=300,
+    description="Per repository, a conditional request (ETag in the cursor) for the newest update; runs only what changed.",
+)
+def github_issue_changes_sensor(context: dg.SensorEvaluationContext, github: GitHubResource) -> dg.SensorResult:
+    cursor: dict[str, dict[str, str]] = json.loads(context.cursor) if context.cursor else {}
+    repos = sorted(context.instance.get_dynamic_partitions(REPOS_PARTITION))
+    for gone in set(cursor) - set(repos):
+        del cursor[gone]
+    with github.client() as client:
+        requests, failed = poll_changes(client, repos, cursor)
+        stats = client.stats.as_metadata()
+    if failed:
+        context.log.warning(f"could not poll {len(failed)} repositories: {', '.join(failed[:10])}")
+    context.log.info(f"polled {len(repos)} repositories: {stats['requests']} requests, {stats['not_modified']} unchanged (304)")
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))

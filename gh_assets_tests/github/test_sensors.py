@@ -1,14 +1,16 @@
-"""The config sensor: repository partitions follow the sources config, and new repositories get a first load."""
+"""Sensors: repository partitions follow the sources config; ETag polling runs only the partitions that changed."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from gh_assets.config import ConfigError
+from gh_assets.emulator import Emulator, EmulatorConfig
 from gh_assets.github.partitions import REPOS_PARTITION
-from gh_assets.github.resources import SourcesResource
-from gh_assets.github.sensors import github_repos_sensor
+from gh_assets.github.resources import GitHubResource, SourcesResource
+from gh_assets.github.sensors import github_issue_changes_sensor, github_repos_sensor
 
 
 def evaluate(instance: dg.DagsterInstance, config: Path) -> dg.SensorResult:
@@ -55,3 +57,34 @@ def test_sensor_with_bad_config_raises_naming_the_field(instance: dg.DagsterInst
     with pytest.raises(ConfigError, match=r"github\.repos\[0\]\.name"):
         evaluate(instance, config)
     assert instance.get_dynamic_partitions(REPOS_PARTITION) == []
+
+
+def test_change_sensor_polls_with_etags_and_runs_only_what_changed(instance: dg.DagsterInstance) -> None:
+    repos = ("demo-org/quiet", "demo-org/busy")
+    with Emulator(EmulatorConfig(seed=5, repos=repos, issues_per_repo=300, start="2025-01-01", days=30)) as emu:
+        instance.add_dynamic_partitions(REPOS_PARTITION, list(repos))
+        resources = {"github": GitHubResource(api_url=emu.url)}
+
+        def tick(cursor: str | None) -> dg.SensorResult:
+            return github_issue_changes_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+        first = tick(None)  # records each repo's newest update; first loads belong to the config sensor
+        assert not first.run_requests
+        cursor = json.loads(first.cursor)
+        assert set(cursor) == set(repos) and all(v["etag"] for v in cursor.values())
+
+        emu.clear_log()
+        unchanged = tick(first.cursor)
+        assert not unchanged.run_requests
+        assert [r.status for r in emu.request_log] == [304, 304]  # one uncharged request per repo
+
+        emu.mutate("demo-org/busy", update=3)
+        newest = max(i["updated_at"] for i in emu.issues("demo-org/busy"))
+        changed = tick(unchanged.cursor)
+        previous = cursor["demo-org/busy"]["updated_at"]
+        (request,) = changed.run_requests
+        assert request.tags["dagster/asset_partition_range_start"] == f"{previous[:10]}|demo-org/busy"
+        assert request.tags["dagster/asset_partition_range_end"] == f"{newest[:10]}|demo-org/busy"
+        assert request.run_key == f"changes:demo-org/busy:{newest}"
+        assert json.loads(changed.cursor)["demo-org/busy"]["updated_at"] == newest
+        assert json.loads(changed.cursor)["demo-org/quiet"] == cursor["demo-org/quiet"]
