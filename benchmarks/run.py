@@ -157,7 +157,8 @@ def run_dlt(url: str, repo: str, workdir: Path) -> dict[str, Any] | None:
     except ImportError:
         return None
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.peer_dlt", "--url", url, "--repo", repo, "--workdir", str(workdir)],
+        # dlt's parquet loader: its default (insert_values) is ~10x slower here; compare with its best.
+        [sys.executable, "-m", "benchmarks.peer_dlt", "--url", url, "--repo", repo, "--workdir", str(workdir), "--loader-file-format", "parquet"],
         capture_output=True, text=True, cwd=ROOT,
     )
     if out.returncode != 0:

@@ -97,10 +97,33 @@ class GitHubSources(BaseModel):
         return repo.start or self.start
 
 
+class IssueQuality(BaseModel):
+    """Thresholds of the data-quality checks on issues (staged and marts)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_null_fraction: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: {"title": 0.0, "state": 0.0, "body": 0.6, "user_login": 0.1}
+    )
+    max_quarantined_fraction: Annotated[float, Field(ge=0, le=1)] = 0.0
+    freshness_hours: Annotated[float, Field(gt=0)] = 48.0
+    drift_window_days: Annotated[int, Field(ge=1)] = 14
+    drift_max_row_ratio: Annotated[float, Field(gt=1)] = 3.0
+    drift_max_psi: Annotated[float, Field(gt=0)] = 0.25
+    drift_min_rows: Annotated[int, Field(ge=1)] = 20
+
+
+class QualityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issues: IssueQuality = Field(default_factory=IssueQuality)
+
+
 class SourcesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     github: GitHubSources
+    quality: QualityConfig = Field(default_factory=QualityConfig)
 
     @property
     def repo_names(self) -> list[str]:

@@ -30,9 +30,14 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 def make_resources(api_url: str, data_dir: Path, *, token: str | None = None, config: Path | None = None, **github: object) -> dict[str, object]:
+    if config is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        config = data_dir / "sources.yaml"
+        if not config.exists():
+            config.write_text("github:\n  start: 2025-01-01\n  repos: [demo-org/alpha, demo-org/beta]\n")
     return {
         "github": GitHubResource(api_url=api_url, token=token, max_retry_seconds=30, **github),
         "lake": LakeResource(data_dir=str(data_dir)),
         "duckdb": DuckDBResource(database=str(data_dir / "warehouse.duckdb")),
-        "sources": SourcesResource(path=str(config or data_dir / "sources.yaml")),
+        "sources": SourcesResource(path=str(config)),
     }

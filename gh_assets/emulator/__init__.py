@@ -5,7 +5,7 @@ exercised end to end (pagination, rate limits, ETags, faults, mutations).
 Standard library plus orjson only.
 """
 
-from gh_assets.emulator.data import EmulatorConfig
+from gh_assets.emulator.data import BAD_DATA_KINDS, EmulatorConfig
 from gh_assets.emulator.server import Emulator, RequestRecord, token_fingerprint
 
-__all__ = ["Emulator", "EmulatorConfig", "RequestRecord", "token_fingerprint"]
+__all__ = ["BAD_DATA_KINDS", "Emulator", "EmulatorConfig", "RequestRecord", "token_fingerprint"]

@@ -12,12 +12,19 @@ import sys
 import threading
 from typing import Sequence
 
-from gh_assets.emulator.data import FAULT_KINDS, EmulatorConfig
+from gh_assets.emulator.data import BAD_DATA_KINDS, FAULT_KINDS, EmulatorConfig, parse_bad_data
 from gh_assets.emulator.server import Emulator
 
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _bad_data(value: str) -> tuple[tuple[str, int], ...]:
+    try:
+        return parse_bad_data(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,13 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--large-page-fail-above", type=int, default=None)
     p.add_argument("--mutate-per-page", type=int, default=0)
     p.add_argument("--identical-updated-cluster", type=int, default=0)
+    p.add_argument(
+        "--bad-data",
+        type=_bad_data,
+        default=(),
+        help="defective issues per repository as kind=count,kind=count; kinds: " + ",".join(BAD_DATA_KINDS),
+    )
+    p.add_argument("--bad-data-day", default=None, help="YYYY-MM-DD: place the defective issues on this UTC day")
+    p.add_argument("--drift-day", default=None, help="YYYY-MM-DD: a day whose activity drifts (see --drift-factor)")
+    p.add_argument(
+        "--drift-factor", type=float, default=1.0, help="activity on --drift-day relative to the mean of the other days"
+    )
     p.add_argument("--warm", action="store_true", help="generate and serialize all data before listening")
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    config = EmulatorConfig(
+def _config(args: argparse.Namespace) -> EmulatorConfig:
+    return EmulatorConfig(
         seed=args.seed,
         repos=args.repo_names if args.repo_names else args.repos,
         issues_per_repo=args.issues,
@@ -66,7 +83,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         large_page_fail_above=args.large_page_fail_above,
         mutate_per_page=args.mutate_per_page,
         identical_updated_cluster=args.identical_updated_cluster,
+        bad_data=args.bad_data,
+        bad_data_day=args.bad_data_day,
+        drift_day=args.drift_day,
+        drift_factor=args.drift_factor,
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = _config(args)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
     emulator = Emulator(config, port=args.port, host=args.host)
     if args.warm:
         emulator.warm()

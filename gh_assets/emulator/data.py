@@ -25,13 +25,14 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 from urllib.parse import quote
 
 import orjson
 
 __all__ = [
     "AUTHOR_ASSOCIATIONS",
+    "BAD_DATA_KINDS",
     "FAULT_KINDS",
     "SORTS",
     "STATES",
@@ -39,6 +40,7 @@ __all__ = [
     "EmulatorConfig",
     "RepoData",
     "format_ts",
+    "parse_bad_data",
     "parse_ts",
 ]
 
@@ -53,12 +55,24 @@ AUTHOR_ASSOCIATIONS: tuple[str, ...] = (
     "NONE",
     "OWNER",
 )
+BAD_DATA_KINDS: tuple[str, ...] = (
+    "wrong_type",
+    "null_title",
+    "duplicate_id",
+    "closed_before_created",
+    "unknown_enum",
+    "negative_count",
+)
 SORTS: tuple[str, ...] = ("created", "updated", "comments")
 STATES: tuple[str, ...] = ("all", "open", "closed")
 
 _NUMBER_BITS = 32
 _NUMBER_MASK = (1 << _NUMBER_BITS) - 1
 _REPO_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WRONG_TYPE_COMMENTS = "many"
+_NEGATIVE_COMMENTS = -3
+_UNKNOWN_ASSOCIATION = "ALIEN"
 
 
 # ---------------------------------------------------------------------------
@@ -75,6 +89,31 @@ class EmulatorConfig:
     ``tokens=None`` accepts any token (and no token); a tuple restricts the
     valid tokens (others get 401). ``clock`` is used for rate-limit windows
     only, so tests can move time forward without sleeping.
+
+    Data-quality faults (all deterministic per seed; the defaults change nothing):
+
+    * ``bad_data``: ``(kind, count)`` pairs, kinds from :data:`BAD_DATA_KINDS`
+      (a mapping or a ``"kind=count,kind=count"`` string is accepted too).
+      In every repository ``count`` issues, disjoint across kinds, are served
+      with that defect by the list and search endpoints and by
+      ``Emulator.issues()``: ``wrong_type`` (``"comments": "many"``),
+      ``null_title`` (``"title": null``), ``duplicate_id`` (the ``id`` of
+      another, non-defective issue of the same repository),
+      ``closed_before_created`` (``state`` "closed", ``closed_at`` one day
+      before ``created_at``), ``unknown_enum`` (``"author_association":
+      "ALIEN"``), ``negative_count`` (``"comments": -3``). Defects survive
+      ``mutate()``.
+    * ``bad_data_day`` (``YYYY-MM-DD`` inside the generated window): the
+      defective issues are those updated on that UTC day; when fewer exist,
+      further issues created by the end of that day get an ``updated_at`` on
+      it (``created_at <= updated_at``, ``closed_at <= updated_at`` kept).
+    * ``drift_day`` (``YYYY-MM-DD`` inside the window) with ``drift_factor``:
+      issues are moved onto (or, for a factor below 1, off) that day until it
+      holds ``drift_factor`` times the mean daily count of the other days of
+      the window, and every issue updated on it is served open with no
+      labels. Moved issues keep ``created_at <= updated_at`` and
+      ``closed_at <= updated_at``. Only issues created by the end of the day
+      can be moved onto it, so an early day may fall short of the target.
     """
 
     seed: int = 1
@@ -95,6 +134,10 @@ class EmulatorConfig:
     mutate_per_page: int = 0
     identical_updated_cluster: int = 0
     api_url: str | None = None
+    bad_data: tuple[tuple[str, int], ...] = ()
+    bad_data_day: str | None = None
+    drift_day: str | None = None
+    drift_factor: float = 1.0
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -142,9 +185,91 @@ class EmulatorConfig:
         object.__setattr__(self, "start", str(start))
         parse_ts(self.start)  # validates
 
+        bad = _normalize_bad_data(self.bad_data)
+        object.__setattr__(self, "bad_data", bad)
+        needed = sum(c for _, c in bad) + sum(c for k, c in bad if k == "duplicate_id")
+        if needed > self.issues_per_repo:
+            raise ValueError(
+                f"bad_data needs {needed} distinct issues per repository (duplicate_id counts twice) "
+                f"but issues_per_repo is {self.issues_per_repo}"
+            )
+        object.__setattr__(self, "bad_data_day", self._window_day("bad_data_day", self.bad_data_day))
+        object.__setattr__(self, "drift_day", self._window_day("drift_day", self.drift_day))
+        factor = self.drift_factor
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)):
+            raise TypeError("drift_factor must be a number")
+        if not math.isfinite(factor) or factor < 0:
+            raise ValueError("drift_factor must be a finite number >= 0")
+        if self.drift_day is None and factor != 1.0:
+            raise ValueError("drift_factor needs drift_day")
+        object.__setattr__(self, "drift_factor", float(factor))
+
+    def _window_day(self, name: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, date):
+            value = value.isoformat()
+        if not isinstance(value, str) or not _DAY_RE.match(value.strip()):
+            raise ValueError(f"{name} must be a YYYY-MM-DD date, got {value!r}")
+        day = value.strip()
+        first = date.fromisoformat(self.start[:10])
+        parsed = date.fromisoformat(day)
+        offset = (parsed - first).days
+        if not 0 <= offset < self.days:
+            raise ValueError(f"{name} {day} is outside the generated window starting {first} ({self.days} days)")
+        return day
+
     @property
     def repo_names(self) -> tuple[str, ...]:
         return self.repos  # type: ignore[return-value]
+
+
+def parse_bad_data(text: str) -> tuple[tuple[str, int], ...]:
+    """``"null_title=3,wrong_type=2"`` -> ``(("null_title", 3), ("wrong_type", 2))`` (kinds not checked here)."""
+    pairs: list[tuple[str, int]] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        kind, sep, count = part.partition("=")
+        if not sep:
+            raise ValueError(f"bad data entry {part!r} must look like kind=count")
+        try:
+            pairs.append((kind.strip(), int(count.strip())))
+        except ValueError:
+            raise ValueError(f"bad data count in {part!r} is not an integer") from None
+    return tuple(pairs)
+
+
+def _normalize_bad_data(value: Any) -> tuple[tuple[str, int], ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items: Iterable[Any] = parse_bad_data(value)
+    elif isinstance(value, Mapping):
+        items = value.items()
+    else:
+        items = value
+    out: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    for item in items:
+        try:
+            kind, count = item
+        except (TypeError, ValueError):
+            raise ValueError(f"bad_data entries must be (kind, count) pairs, got {item!r}") from None
+        if kind not in BAD_DATA_KINDS:
+            raise ValueError(f"unknown bad data kind {kind!r}; expected one of {BAD_DATA_KINDS}")
+        if kind in seen:
+            raise ValueError(f"bad data kind {kind!r} given more than once")
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"bad data count for {kind!r} must be an int, got {count!r}")
+        if count < 0:
+            raise ValueError(f"bad data count for {kind!r} must be >= 0")
+        seen.add(kind)
+        out.append((str(kind), int(count)))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------
@@ -418,6 +543,15 @@ class RepoData:
         self.created_at = 0
         self.mutation_rng = random.Random(f"emulator-mutate:{store.seed}:{full_name}")
         self.since_cache: OrderedDict[tuple[str, str, int], list[int]] = OrderedDict()
+        # data-quality faults: number -> defect kind, number -> number whose id is copied,
+        # numbers served without labels (drift day)
+        self.defects: dict[int, str] = {}
+        self.duplicate_of: dict[int, int] = {}
+        self.cleared_labels: set[int] = set()
+
+    @property
+    def patched(self) -> bool:
+        return bool(self.defects or self.cleared_labels)
 
     def record(self, number: int) -> IssueRecord | None:
         if 1 <= number <= len(self.records):
@@ -636,6 +770,8 @@ class DataStore:
             t = max(updated[s : s + k])
             for i in range(s, s + k):
                 updated[i] = t
+        if cfg.drift_day is not None or cfg.bad_data:
+            self._inject(repo, created, updated, closed, comments)
 
         repo.records = [
             IssueRecord(i + 1, created[i], updated[i], closed[i], comments[i], closed[i] is None, is_pr[i])
@@ -689,6 +825,128 @@ class DataStore:
         repo.label_frags = [orjson.Fragment(orjson.dumps(x)) for x in repo.labels]
         repo.milestone_frags = [orjson.Fragment(orjson.dumps(x)) for x in repo.milestones]
         return repo
+
+    # -- data-quality faults ----------------------------------------------------
+
+    def _inject(
+        self, repo: RepoData, created: list[int], updated: list[int], closed: list[int | None], comments: list[int]
+    ) -> None:
+        """Apply drift and bad data to the metadata lists (0-based) before the records/orderings exist."""
+        cfg = self.config
+        drift: tuple[int, int] | None = None
+        if cfg.drift_day is not None:
+            lo = int(parse_ts(cfg.drift_day))
+            drift = (lo, lo + 86400)
+            self._drift(repo, created, updated, *drift)
+        if cfg.bad_data:
+            self._bad_data(repo, created, updated, closed, comments, drift)
+        if drift is not None:
+            lo, hi = drift
+            for i, u in enumerate(updated):
+                if lo <= u < hi:
+                    repo.cleared_labels.add(i + 1)
+                    if repo.defects.get(i + 1) != "closed_before_created":  # that defect keeps its state
+                        closed[i] = None
+
+    def _drift(self, repo: RepoData, created: list[int], updated: list[int], lo: int, hi: int) -> None:
+        cfg = self.config
+        rng = random.Random(f"emulator-drift:{self.seed}:{repo.full_name}")
+        n = len(updated)
+        on_day = [i for i in range(n) if lo <= updated[i] < hi]
+        in_window = sum(1 for u in updated if self.start_ts <= u < self.end_ts)
+        other_days = cfg.days - 1
+        factor = cfg.drift_factor
+        # the day ends up with `factor` times the mean of the other days (those lose the moved issues)
+        target = round(factor * in_window / (other_days + factor)) if other_days > 0 else round(factor * len(on_day))
+        if target > len(on_day):
+            movable = [i for i in range(n) if not lo <= updated[i] < hi and created[i] < hi]
+            for i in rng.sample(movable, min(target - len(on_day), len(movable))):
+                updated[i] = rng.randrange(max(lo, created[i]), hi)
+        elif target < len(on_day):
+            rng.shuffle(on_day)
+            new_hi = max(self.end_ts, hi + 86400)
+            for i in on_day[target:]:
+                updated[i] = rng.randrange(hi, new_hi)
+
+    def _bad_data(
+        self,
+        repo: RepoData,
+        created: list[int],
+        updated: list[int],
+        closed: list[int | None],
+        comments: list[int],
+        drift: tuple[int, int] | None,
+    ) -> None:
+        cfg = self.config
+        total = sum(c for _, c in cfg.bad_data)
+        if total == 0:
+            return
+        rng = random.Random(f"emulator-bad-data:{self.seed}:{repo.full_name}")
+        n = len(updated)
+        if cfg.bad_data_day is not None:
+            lo = int(parse_ts(cfg.bad_data_day))
+            hi = lo + 86400
+            chosen = [i for i in range(n) if lo <= updated[i] < hi]
+            rng.shuffle(chosen)
+            chosen = chosen[:total]
+            if len(chosen) < total:
+                # issues already on a different drift day stay there, so the drift count holds
+                d_lo, d_hi = drift if drift is not None and drift[0] != lo else (0, 0)
+                movable = [
+                    i
+                    for i in range(n)
+                    if not lo <= updated[i] < hi and created[i] < hi and not d_lo <= updated[i] < d_hi
+                ]
+                for i in rng.sample(movable, min(total - len(chosen), len(movable))):
+                    u = rng.randrange(max(lo, created[i]), hi)
+                    updated[i] = u
+                    c = closed[i]
+                    if c is not None and c > u:
+                        closed[i] = u
+                    chosen.append(i)
+        else:
+            chosen = rng.sample(range(n), min(total, n))
+        taken = set(chosen)
+        pos = 0
+        for kind, count in cfg.bad_data:
+            picked = chosen[pos : pos + count]
+            pos += count
+            if kind == "duplicate_id":
+                pool = [i for i in range(n) if i not in taken]
+                targets = rng.sample(pool, min(len(picked), len(pool)))
+                taken.update(targets)
+                picked = picked[: len(targets)]
+                for i, t in zip(picked, targets):
+                    repo.duplicate_of[i + 1] = t + 1
+            for i in picked:
+                repo.defects[i + 1] = kind
+                if kind == "closed_before_created":
+                    closed[i] = created[i] - 86400
+                elif kind == "negative_count":
+                    comments[i] = _NEGATIVE_COMMENTS
+
+    def _patch_doc(self, repo: RepoData, rec: IssueRecord, doc: dict[str, Any]) -> None:
+        """Overlay the configured defect / drift on a freshly built or mutated issue document."""
+        number = rec.number
+        if number in repo.cleared_labels:
+            doc["labels"] = []
+        kind = repo.defects.get(number)
+        if kind is None:
+            return
+        if kind == "wrong_type":
+            doc["comments"] = _WRONG_TYPE_COMMENTS
+        elif kind == "null_title":
+            doc["title"] = None
+        elif kind == "duplicate_id":
+            doc["id"] = self.issue_id(repo, repo.duplicate_of[number])
+        elif kind == "unknown_enum":
+            doc["author_association"] = _UNKNOWN_ASSOCIATION
+        elif kind == "negative_count":
+            rec.comments = _NEGATIVE_COMMENTS
+            doc["comments"] = _NEGATIVE_COMMENTS
+        elif kind == "closed_before_created":
+            doc["state"] = "closed"
+            doc["closed_at"] = None if rec.closed_at is None else format_ts(rec.closed_at)
 
     def issue_id(self, repo: RepoData, number: int) -> int:
         return 2_400_000_000 + repo.index * 1_000_000_000 + number * 16 + (repo.seed_int ^ number) % 16
@@ -806,6 +1064,8 @@ class DataStore:
         doc["timeline_url"] = f"{api}/timeline"
         doc["performed_via_github_app"] = None
         doc["state_reason"] = state_reason
+        if repo.patched:
+            self._patch_doc(repo, rec, doc)
         return doc
 
     def raw(self, repo: RepoData, rec: IssueRecord) -> bytes:
@@ -864,7 +1124,8 @@ class DataStore:
                 added_comments = rng.randint(0, 3)
                 rec.comments += added_comments
                 doc["comments"] = rec.comments
-                if rng.random() < 0.3:
+                # issues closed before their creation stay closed (the toggle draw is still consumed)
+                if rng.random() < 0.3 and repo.defects.get(number) != "closed_before_created":
                     pr = doc.get("pull_request")
                     if rec.open:
                         rec.open = False
@@ -883,6 +1144,8 @@ class DataStore:
                         doc["closed_at"] = None
                         doc["closed_by"] = None
                         doc["state_reason"] = None if pr else "reopened"
+                if repo.patched:
+                    self._patch_doc(repo, rec, doc)
                 rec.raw = _dump(doc)
                 repo._insert(rec)
                 touched.append(number)

@@ -2,7 +2,7 @@
 
 
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
@@ -10,8 +10,11 @@ import polars as pl
 from gh_assets.github import errors
 from gh_assets.github.pagination import CachedPage, isoformat_z, sweep_issues
 from gh_assets.github.partitions import day_bounds, days_by_repo, repo_day_partitions
-from gh_assets.github.resources import GitHubResource
-from gh_assets.github.transform import issues_frame, split_valid
+from gh_assets.config import IssueQuality
+from gh_assets.github.quality import DRIFT_KEYS, Measure, categorical, completeness, drift, markdown_table
+from gh_assets.github.resources import GitHubResource, SourcesResource
+from gh_assets.github.schemas import CATEGORICAL
+from gh_assets.github.transform import belongs_to_partition, issues_frame, split_valid
 from gh_assets.lake import Lake, parse_utc_iso, utc_iso
 from gh_assets.resources import LakeResource
 
@@ -114,18 +117,39 @@ def raw_issue_pages(context: dg.AssetExecutionContext, github: GitHubResource, l
     )
 
 
-def _markdown_sample(frame: pl.DataFrame, columns: list[str], limit: int = 10) -> str:
-    sample = frame.select(columns).head(limit)
-    header = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    rows = "".join(
-        "| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ")[:80] for v in row) + " |\n" for row in sample.iter_rows()
+def _check(name: str, measure: Measure, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
+    metadata: dict[str, dg.RawMetadataValue] = dict(measure.metadata)
+    if measure.sample is not None and measure.sample.height:
+        metadata["sample"] = dg.MetadataValue.md(markdown_table(measure.sample))
+    return dg.AssetCheckResult(
+        check_name=name, asset_key=ISSUES, passed=measure.passed, severity=severity, metadata=metadata, description=measure.description
     )
-    return header + rows
 
 
-class StagingConfig(dg.Config):
-    max_quarantined_fraction: float = 0.0
-    """The schema check fails when more than this fraction of a run's rows is quarantined (0: any bad row)."""
+# Which rule family a quarantine reason belongs to; each family is its own check.
+_RULE_FAMILIES = {
+    "issues_id_unique": ("duplicate id", "unique"),
+    "issues_ranges": ("greater_than", "less_than", "in_range", "not_before", "closed_has_closed_at"),
+}
+
+ERROR_CHECKS = {
+    "issues_schema": "Columns, types and nullability of every captured issue (Pandera IssueSchema); failing rows are quarantined.",
+    "issues_id_unique": "One version per issue id per partition day; an id on two different issue numbers is quarantined.",
+    "issues_ranges": "Counts >= 0, updated_at/closed_at not before created_at, closed issues have closed_at.",
+    "issues_reconciled_raw": "Raw records of each day = staged + quarantined + older versions dropped.",
+}
+WARN_CHECKS = {
+    "issues_completeness": "Null fraction per column under the thresholds of the sources config.",
+    "issues_categorical": "state, state_reason and author_association within GitHub's documented values.",
+    "issues_drift": "The newest day vs its trailing window: row count ratio and PSI of state, is_pull_request, author_association.",
+}
+
+
+def _family(reason: str) -> str:
+    for name, needles in _RULE_FAMILIES.items():
+        if any(n in reason for n in needles):
+            return name
+    return "issues_schema"
 
 
 @dg.asset(
@@ -135,40 +159,58 @@ class StagingConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="github",
     kinds={"polars", "parquet"},
-    check_specs=[
-        dg.AssetCheckSpec(
-            "issues_schema",
-            asset=ISSUES,
-            blocking=True,
-            description="Every captured issue meets the Pandera IssueSchema; failing rows are quarantined, never staged.",
-        )
-    ],
+    check_specs=[dg.AssetCheckSpec(n, asset=ISSUES, blocking=True, description=d) for n, d in ERROR_CHECKS.items()]
+    + [dg.AssetCheckSpec(n, asset=ISSUES, description=d) for n, d in WARN_CHECKS.items()],
 )
-def issues(context: dg.AssetExecutionContext, config: StagingConfig, lake: LakeResource) -> dg.MaterializeResult:
+def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: SourcesResource) -> dg.MaterializeResult:
     """One row per issue per partition day: its latest version updated that day, typed and validated."""
     store = lake.lake
+    quality = sources.load().quality.issues
     started = time.monotonic()
-    staged_rows = quarantined_rows = duplicates = raw_records = 0
-    quarantine_frames: list[pl.DataFrame] = []
+    raw_records = 0
+    totals = {"staged": 0, "quarantined": 0, "dropped": 0, "raw_in_day": 0, "accounted": 0}
+    mismatched_days: list[str] = []
+    quarantine_sample: list[pl.DataFrame] = []
+    reason_counts: list[pl.DataFrame] = []
+    staged_sample: list[pl.DataFrame] = []
 
     def flush(repo: str, days: list[date], frames: list[pl.DataFrame]) -> None:
-        nonlocal staged_rows, quarantined_rows, duplicates
-        split = split_valid(pl.concat(frames, how="vertical"))
+        batch = pl.concat(frames, how="vertical")
+        split = split_valid(batch)
         staged = split.staged.partition_by("partition_date", as_dict=True, maintain_order=True)
         bad = split.quarantined.partition_by("partition_date", as_dict=True, maintain_order=True)
+        # Counted from the raw rows directly, not from the split, so a row lost by the split shows up.
+        raw_by_day = dict(batch.filter(belongs_to_partition()).group_by("partition_date").len().iter_rows())
+        dropped_by_day = split.duplicates_by_day
         empty = split.staged.clear()
         for day in days:
-            store.write_parquet(staged.get((day,), empty), "staged", ENTITY, repo, day)
-            if (day,) in bad:
-                store.write_parquet(bad[(day,)], "quarantine", ENTITY, repo, day)
+            day_staged = staged.get((day,), empty)
+            day_bad = bad.get((day,))
+            store.write_parquet(day_staged, "staged", ENTITY, repo, day)
+            if day_bad is not None:
+                store.write_parquet(day_bad, "quarantine", ENTITY, repo, day)
             else:
                 store.remove_partition("quarantine", ENTITY, repo, day)
-        staged_rows += split.staged.height
-        quarantined_rows += split.quarantined.height
-        duplicates += split.duplicates_dropped
+            accounted = day_staged.height + (day_bad.height if day_bad is not None else 0) + dropped_by_day.get(day, 0)
+            if accounted != raw_by_day.get(day, 0):
+                mismatched_days.append(f"{repo} {day}: raw {raw_by_day.get(day, 0)}, accounted {accounted}")
+        totals["staged"] += split.staged.height
+        totals["quarantined"] += split.quarantined.height
+        totals["dropped"] += split.duplicates_dropped
         if split.quarantined.height:
-            quarantine_frames.append(split.quarantined.head(100))
+            quarantine_sample.append(split.quarantined.head(50))
+            reason_counts.append(split.quarantined.group_by("quarantine_reason").len())
+        # What the completeness and categorical checks need of every row, kept small: for the other
+        # columns only whether they are null (a body can be kilobytes; a year of them is not kept).
+        keep = ["id", "number", *CATEGORICAL]
+        nullness = [
+            pl.when(pl.col(c).is_null()).then(None).otherwise(pl.lit(True)).alias(c)
+            for c in quality.max_null_fraction
+            if c in split.staged.columns and c not in keep
+        ]
+        staged_sample.append(split.staged.select(*keep, *nullness))
 
+    drift_measures: list[Measure] = []
     for repo, days in days_by_repo(context.partition_keys).items():
         batch_days: list[date] = []
         batch: list[pl.DataFrame] = []
@@ -186,39 +228,74 @@ def issues(context: dg.AssetExecutionContext, config: StagingConfig, lake: LakeR
                 batch_days, batch, rows = [], [], 0
         if batch_days:
             flush(repo, batch_days, batch)
+        drift_measures.append(_drift_of_newest_day(store, repo, days[-1], quality))
 
-    total = staged_rows + quarantined_rows
-    fraction = quarantined_rows / total if total else 0.0
-    check_meta: dict[str, dg.RawMetadataValue] = {
-        "staged_rows": staged_rows,
-        "quarantined_rows": quarantined_rows,
-        "quarantined_fraction": round(fraction, 6),
-        "max_quarantined_fraction": config.max_quarantined_fraction,
-    }
-    if quarantine_frames:
-        bad = pl.concat(quarantine_frames)
-        reasons = bad.group_by("quarantine_reason").len().sort("len", descending=True)
-        check_meta["failing_rules"] = dg.MetadataValue.md(_markdown_sample(reasons, ["quarantine_reason", "len"], 20))
-        check_meta["failing_rows_sample"] = dg.MetadataValue.md(
-            _markdown_sample(bad, ["repository", "id", "number", "partition_date", "quarantine_reason"])
+    total = totals["staged"] + totals["quarantined"]
+    reasons = (
+        pl.concat(reason_counts).group_by("quarantine_reason").agg(pl.col("len").sum()).sort("len", descending=True)
+        if reason_counts
+        else pl.DataFrame(schema={"quarantine_reason": pl.String, "len": pl.UInt32})
+    )
+    reasons = reasons.with_columns(pl.col("quarantine_reason").map_elements(_family, return_dtype=pl.String).alias("check"))
+    samples = pl.concat(quarantine_sample) if quarantine_sample else None
+    results = []
+    for name in ("issues_schema", "issues_id_unique", "issues_ranges"):
+        mine = reasons.filter(pl.col("check") == name)
+        count = int(mine["len"].sum()) if mine.height else 0
+        fraction = count / total if total else 0.0
+        passed = fraction <= quality.max_quarantined_fraction and not (total and totals["staged"] == 0)
+        sample = None
+        if samples is not None and count:
+            sample = samples.filter(pl.col("quarantine_reason").is_in(mine["quarantine_reason"].to_list())).select(
+                "repository", "partition_date", "id", "number", "quarantine_reason"
+            )
+        desc = f"{count} of {total} rows quarantined" + ("" if passed else " (over the tolerance)")
+        if total and totals["staged"] == 0:
+            desc = f"every one of the {total} rows failed: nothing staged"
+        results.append(
+            _check(
+                name,
+                Measure(passed, desc, {"failed_rows": count, "rows": total, "max_quarantined_fraction": quality.max_quarantined_fraction,
+                                       "failing_rules": dg.MetadataValue.md(markdown_table(mine.select("quarantine_reason", "len"), 20))}, sample),
+                dg.AssetCheckSeverity.ERROR,
+            )
         )
-    passed = fraction <= config.max_quarantined_fraction
+    results.append(
+        _check(
+            "issues_reconciled_raw",
+            Measure(
+                not mismatched_days,
+                "every raw record is staged, quarantined or an older version" if not mismatched_days else f"{len(mismatched_days)} days do not add up",
+                {"staged": totals["staged"], "quarantined": totals["quarantined"], "older_versions_dropped": totals["dropped"],
+                 "mismatched_days": dg.MetadataValue.json(mismatched_days[:50])},
+            ),
+            dg.AssetCheckSeverity.ERROR,
+        )
+    )
+    staged_all = pl.concat(staged_sample) if staged_sample else pl.DataFrame()
+    results.append(_check("issues_completeness", completeness(staged_all, quality.max_null_fraction), dg.AssetCheckSeverity.WARN))
+    results.append(_check("issues_categorical", categorical(staged_all, CATEGORICAL), dg.AssetCheckSeverity.WARN))
+    failing_drift = [m for m in drift_measures if not m.passed]
+    drift_result = failing_drift[0] if failing_drift else drift_measures[0]
+    results.append(_check("issues_drift", drift_result, dg.AssetCheckSeverity.WARN))
     return dg.MaterializeResult(
         metadata={
-            "rows": staged_rows,
+            "rows": totals["staged"],
             "raw_records": raw_records,
-            "quarantined_rows": quarantined_rows,
-            "older_versions_dropped": duplicates,
+            "quarantined_rows": totals["quarantined"],
+            "older_versions_dropped": totals["dropped"],
             "duration_seconds": round(time.monotonic() - started, 3),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="issues_schema",
-                asset_key=ISSUES,
-                passed=passed,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata=check_meta,
-                description=None if passed else f"{quarantined_rows} of {total} rows failed IssueSchema and were quarantined",
-            )
-        ],
+        check_results=results,
     )
+
+
+def _drift_of_newest_day(store: Lake, repo: str, day: date, quality: IssueQuality) -> Measure:
+    """The run's newest day of ``repo`` against the staged days before it."""
+    window = [day - timedelta(days=n) for n in range(quality.drift_window_days + 1)]
+    files = [store.parquet_path("staged", ENTITY, repo, d) for d in window]
+    existing = [f for f in files if f.exists()]
+    history = pl.scan_parquet(existing).select("partition_date", *DRIFT_KEYS).collect() if existing else pl.DataFrame(
+        schema={"partition_date": pl.Date, "state": pl.String, "is_pull_request": pl.Boolean, "author_association": pl.String}
+    )
+    return drift(history, day, quality)

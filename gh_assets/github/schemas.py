@@ -7,6 +7,7 @@ import polars as pl
 
 UTC_TS = pl.Datetime(time_unit="us", time_zone="UTC")
 
+# GitHub's documented values; a value outside them is kept and reported (WARN), not quarantined.
 ISSUE_STATES = ["open", "closed"]
 STATE_REASONS = ["completed", "not_planned", "reopened", "duplicate"]
 AUTHOR_ASSOCIATIONS = [
@@ -21,6 +22,9 @@ AUTHOR_ASSOCIATIONS = [
 ]
 
 
+CATEGORICAL = {"state": ISSUE_STATES, "state_reason": STATE_REASONS, "author_association": AUTHOR_ASSOCIATIONS}
+
+
 class IssueSchema(pa.DataFrameModel):
     """One row per issue (or pull request, as /issues lists both) at its latest version within a partition day."""
 
@@ -30,13 +34,13 @@ class IssueSchema(pa.DataFrameModel):
     number: pl.Int64 = pa.Field(gt=0)
     title: pl.String = pa.Field(nullable=False)
     body: pl.String = pa.Field(nullable=True)
-    state: pl.String = pa.Field(isin=ISSUE_STATES)
-    state_reason: pl.String = pa.Field(nullable=True, isin=STATE_REASONS)
+    state: pl.String = pa.Field(nullable=False)  # documented values: a WARN check (issues_categorical)
+    state_reason: pl.String = pa.Field(nullable=True)
     locked: pl.Boolean = pa.Field(nullable=True)
     is_pull_request: pl.Boolean = pa.Field(nullable=False)
     user_login: pl.String = pa.Field(nullable=True)  # null for deleted ("ghost") accounts
     user_id: pl.Int64 = pa.Field(nullable=True)
-    author_association: pl.String = pa.Field(nullable=True, isin=AUTHOR_ASSOCIATIONS)
+    author_association: pl.String = pa.Field(nullable=True)
     labels: pl.List(pl.String) = pa.Field(nullable=True)
     assignees: pl.List(pl.String) = pa.Field(nullable=True)
     milestone_number: pl.Int64 = pa.Field(nullable=True)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import orjson
 import pandera.errors
 import polars as pl
 
@@ -43,7 +44,7 @@ ISSUE_JSON_SCHEMA: dict[str, pl.DataType] = {
 }
 
 STAGED_COLUMNS = list(IssueSchema.to_schema().columns)
-QUARANTINE_EXTRA = {"quarantine_reason": pl.String, "raw_updated_at": pl.String}
+QUARANTINE_EXTRA = {"quarantine_reason": pl.String, "raw_updated_at": pl.String, "raw_json": pl.String}
 
 
 class MalformedPage(ValueError):
@@ -54,17 +55,59 @@ def _ts(name: str) -> pl.Expr:
     return pl.col(name).str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us", time_zone="UTC", strict=False)
 
 
+_EXTRA = {"raw_json": pl.String, "unreadable_reason": pl.String}
+
+
+def _lenient_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _read_row_by_row(body: bytes, where: str) -> pl.DataFrame:
+    """The slow path for a page Polars refuses as a whole: find the rows it cannot read and keep them apart.
+
+    Per-row Python is fine here: it runs only for pages with a malformed row (a string where GitHub sends a
+    number, say), never on the hot path. Unreadable rows keep their JSON and the reason, for quarantine.
+    """
+    try:
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedPage(f"{where}: not valid JSON ({exc.msg} at byte {exc.pos})") from None
+    if not isinstance(items, list):
+        raise MalformedPage(f"{where}: expected a JSON array of issues, got {type(items).__name__}")
+    good, bad = [], []
+    for item in items:
+        try:
+            pl.read_json(io.BytesIO(orjson.dumps([item])), schema=ISSUE_JSON_SCHEMA)
+            good.append(item)
+        except Exception as exc:  # polars' own message names the value it could not read
+            bad.append((item, str(exc).splitlines()[0]))
+    frame = pl.read_json(io.BytesIO(orjson.dumps(good)), schema=ISSUE_JSON_SCHEMA) if good else pl.DataFrame(schema=ISSUE_JSON_SCHEMA)
+    frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(k) for k in _EXTRA)
+    unreadable = pl.DataFrame(
+        {
+            "id": [_lenient_int(item.get("id")) if isinstance(item, dict) else None for item, _ in bad],
+            "number": [_lenient_int(item.get("number")) if isinstance(item, dict) else None for item, _ in bad],
+            "updated_at": [item.get("updated_at") if isinstance(item, dict) and isinstance(item.get("updated_at"), str) else None for item, _ in bad],
+            "raw_json": [orjson.dumps(item).decode() for item, _ in bad],
+            "unreadable_reason": [f"unreadable row: {reason}" for _, reason in bad],
+        },
+        schema={"id": pl.Int64, "number": pl.Int64, "updated_at": pl.String, **_EXTRA},
+    )
+    return pl.concat([frame, unreadable], how="diagonal")
+
+
 def read_issue_page(body: bytes, where: str) -> pl.DataFrame:
-    """Parse one raw page (a JSON array) into the raw-field frame."""
+    """Parse one raw page (a JSON array) into the raw-field frame (plus ``raw_json``/``unreadable_reason``)."""
     stripped = body.lstrip()
     if not stripped.startswith(b"["):
         raise MalformedPage(f"{where}: expected a JSON array of issues, got {stripped[:60]!r}")
-    if stripped[:2] == b"[]" or stripped.rstrip() == b"[]":
-        return pl.DataFrame(schema=ISSUE_JSON_SCHEMA)
+    if stripped.rstrip() == b"[]":
+        return pl.DataFrame(schema={**ISSUE_JSON_SCHEMA, **_EXTRA})
     try:
-        return pl.read_json(io.BytesIO(body), schema=ISSUE_JSON_SCHEMA)
-    except Exception as exc:  # polars raises ComputeError/SchemaError variants for bad JSON
-        raise MalformedPage(f"{where}: not a readable page of issues: {exc}") from None
+        frame = pl.read_json(io.BytesIO(body), schema=ISSUE_JSON_SCHEMA)
+    except Exception:  # polars raises ComputeError variants for a value of the wrong type
+        return _read_row_by_row(body, where)
+    return frame.with_columns(pl.lit(None, dtype=pl.String).alias(k) for k in _EXTRA)
 
 
 def issues_frame(pages: Iterable[tuple[bytes, datetime, str]], repository: str, day: date) -> pl.DataFrame:
@@ -78,7 +121,7 @@ def issues_frame(pages: Iterable[tuple[bytes, datetime, str]], repository: str, 
         for body, fetched_at, where in pages
     ]
     if not frames:
-        raw = pl.DataFrame(schema={**ISSUE_JSON_SCHEMA, "fetched_at": UTC_TS})
+        raw = pl.DataFrame(schema={**ISSUE_JSON_SCHEMA, **_EXTRA, "fetched_at": UTC_TS})
     else:
         raw = pl.concat(frames, how="vertical")
     return raw.select(
@@ -108,32 +151,72 @@ def issues_frame(pages: Iterable[tuple[bytes, datetime, str]], repository: str, 
         "fetched_at",
         pl.lit(day, dtype=pl.Date).alias("partition_date"),
         pl.col("updated_at").alias("raw_updated_at"),
+        "raw_json",
+        "unreadable_reason",
     )
 
 
 @dataclass(frozen=True)
 class Split:
     staged: pl.DataFrame
-    quarantined: pl.DataFrame  # staged columns + quarantine_reason + raw_updated_at
-    duplicates_dropped: int  # older versions of the same issue seen within the partition
+    quarantined: pl.DataFrame  # staged columns + quarantine_reason + raw_updated_at + raw_json
+    duplicates_dropped: int  # older versions of the same issue seen within the partitions
+    duplicates_by_day: dict[date, int]
 
 
-def latest_per_day(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+def belongs_to_partition() -> pl.Expr:
+    """Raw rows a partition answers for: those updated that day, and those with no readable day at all.
+
+    A row whose ``updated_at`` cannot be read cannot be placed on a day, so every partition holding its page
+    quarantines it: it may be quarantined twice, never lost.
+    """
+    raw = pl.col("raw_updated_at")
+    placeable = raw.is_not_null() & raw.str.contains(r"^\d{4}-\d{2}-\d{2}")
+    return ~placeable | (raw.str.slice(0, 10) == pl.col("partition_date").cast(pl.String))
+
+
+def latest_per_day(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dict[date, int]]:
     """Keep rows updated on their partition day, newest version per id and day.
 
     A page is stored under every day its items fall on, so each day's pages also hold items of the days
-    around it: those belong to the other partitions. Rows with no usable ``id`` or ``updated_at`` cannot be
-    placed and are returned apart (for quarantine), with the number of older versions dropped.
+    around it: those belong to the other partitions. Returns the latest versions, the rows to set apart (no
+    usable ``id``/``updated_at``, unreadable, or one id carried by two different issue numbers) with a
+    ``quarantine_reason``, and the number of older versions dropped per day.
     """
+    belongs = belongs_to_partition()
+    unreadable = frame.filter(pl.col("unreadable_reason").is_not_null() & belongs)
+    readable = frame.filter(pl.col("unreadable_reason").is_null())
     usable = pl.col("updated_at").is_not_null() & pl.col("id").is_not_null()
-    unusable = frame.filter(~usable)
-    in_day = frame.filter(usable & (pl.col("updated_at").dt.date() == pl.col("partition_date")))
+    unusable = readable.filter(~usable & belongs)
+    in_day = readable.filter(usable & (pl.col("updated_at").dt.date() == pl.col("partition_date")))
+    # GitHub ids name one issue; one id on two numbers is corrupt data, not two versions
+    clash = pl.col("number").n_unique().over(["partition_date", "id"]) > 1
+    clashing = in_day.filter(clash)
+    in_day = in_day.filter(~clash)
     latest = (
         in_day.sort(["partition_date", "id", "updated_at", "fetched_at"])
         .unique(subset=["partition_date", "id"], keep="last", maintain_order=True)
         .sort(["partition_date", "updated_at", "id"])
     )
-    return latest, unusable, in_day.height - latest.height
+    apart = pl.concat(
+        [
+            unreadable.with_columns(pl.col("unreadable_reason").alias("quarantine_reason")),
+            unusable.with_columns(
+                pl.when(pl.col("id").is_null())
+                .then(pl.lit("id: missing"))
+                .otherwise(pl.lit("updated_at: missing or not a GitHub timestamp"))
+                .alias("quarantine_reason")
+            ),
+            clashing.with_columns(
+                pl.format("id: duplicate id {} on different issue numbers", "id").alias("quarantine_reason")
+            ),
+        ],
+        how="vertical",
+    )
+    versions = in_day.group_by("partition_date").len()
+    kept = latest.group_by("partition_date").len().rename({"len": "kept"})
+    dropped = versions.join(kept, on="partition_date", how="left").with_columns(pl.col("len") - pl.col("kept").fill_null(0))
+    return latest, apart, {d: n for d, n, _ in dropped.iter_rows() if n}
 
 
 def split_valid(frame: pl.DataFrame) -> Split:
@@ -143,8 +226,9 @@ def split_valid(frame: pl.DataFrame) -> Split:
     is far above its per-row cost). A schema-level failure (a missing column, a wrong dtype) is not a row
     problem and raises.
     """
-    latest, unusable, dropped = latest_per_day(frame)
-    candidates = latest.drop("raw_updated_at")
+    latest, apart, dropped_by_day = latest_per_day(frame)
+    dropped = sum(dropped_by_day.values())
+    candidates = latest.drop("raw_updated_at", "raw_json", "unreadable_reason")
     reasons = pl.DataFrame(schema={"index": pl.Int64, "reason": pl.String})
     try:
         IssueSchema.validate(candidates, lazy=True)
@@ -165,13 +249,7 @@ def split_valid(frame: pl.DataFrame) -> Split:
         )
     indexed = latest.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     bad = indexed.join(reasons, on="index", how="inner").rename({"reason": "quarantine_reason"})
-    good = indexed.join(reasons, on="index", how="anti").drop("index", "raw_updated_at")
-    unusable_rows = unusable.with_columns(
-        pl.when(pl.col("id").is_null())
-        .then(pl.lit("id: missing"))
-        .otherwise(pl.lit("updated_at: missing or not a GitHub timestamp"))
-        .alias("quarantine_reason")
-    )
+    good = indexed.join(reasons, on="index", how="anti")
     columns = STAGED_COLUMNS + list(QUARANTINE_EXTRA)
-    quarantined = pl.concat([bad.drop("index").select(columns), unusable_rows.select(columns)], how="vertical")
-    return Split(staged=good.select(STAGED_COLUMNS), quarantined=quarantined, duplicates_dropped=dropped)
+    quarantined = pl.concat([bad.select(columns), apart.select(columns)], how="vertical")
+    return Split(staged=good.select(STAGED_COLUMNS), quarantined=quarantined, duplicates_dropped=dropped, duplicates_by_day=dropped_by_day)

@@ -45,7 +45,10 @@ def test_single_partition(emulator: Emulator, instance: dg.DagsterInstance, tmp_
     assert dict(zip(staged["id"], staged["updated_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))) == expected
     assert len(mart_rows(tmp_path, REPO)) == len(expected) > 0
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"issues_schema": True, "issues_reconciled": True}
+    assert checks == {
+        "issues_schema": True, "issues_id_unique": True, "issues_ranges": True, "issues_reconciled_raw": True,
+        "issues_completeness": True, "issues_categorical": True, "issues_drift": True, "issues_reconciled": True,
+    }
     raw = [m for m in result.get_asset_materialization_events() if m.asset_key.to_user_string() == "github/raw_issue_pages"]
     meta = raw[0].materialization.metadata
     assert meta["requests"].value >= 1 and meta["pages"].value >= 1 and "rate_limit_remaining" in meta
@@ -93,27 +96,28 @@ def test_blocking_check_fails_on_bad_data_and_mart_does_not_run(emulator: Emulat
     day = date(2025, 1, 12)
     key = partition_key(REPO, day)
     assert dg.materialize([raw_issue_pages], instance=instance, resources=resources, partition_key=key).success
-    # corrupt the captured page: an issue "closed" before it was created, and one with an unknown state
+    # corrupt the captured page: an issue "closed" before it was created, and a negative comment count
     lake = Lake(tmp_path / "lake")
     meta, body, path = next(lake.raw_pages("issues", REPO, day))
     items = orjson.loads(body)
     on_day = [i for i in items if i["updated_at"].startswith("2025-01-12")]
     on_day[0]["state"], on_day[0]["closed_at"] = "closed", "2000-01-01T00:00:00Z"
-    on_day[1]["state"] = "reopened-ish"
+    on_day[1]["comments"] = -4
     import zstandard
 
     Path(path).write_bytes(zstandard.ZstdCompressor().compress(orjson.dumps(items)))
 
     result = dg.materialize([issues, mart_issues], instance=instance, resources=resources, partition_key=key, raise_on_error=False)
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert checks["issues_schema"].passed is False
-    assert checks["issues_schema"].metadata["quarantined_rows"].value == 2
+    assert checks["issues_ranges"].passed is False
+    assert checks["issues_ranges"].metadata["failed_rows"].value == 2
+    assert checks["issues_schema"].passed and checks["issues_reconciled_raw"].passed
     assert not [m for m in result.get_asset_materialization_events() if m.asset_key.to_user_string() == "marts/issues"]
     # the bad rows are quarantined with their reasons, never staged
     quarantined = pl.read_parquet(lake.parquet_path("quarantine", "issues", REPO, day))
     assert set(quarantined["id"]) == {on_day[0]["id"], on_day[1]["id"]}
     reasons = " ".join(quarantined["quarantine_reason"])
-    assert "closed_not_before_created" in reasons and "state: isin" in reasons and "reopened-ish" in reasons
+    assert "closed_not_before_created" in reasons and "comments: greater_than_or_equal_to(0) (value -4)" in reasons
     staged = pl.read_parquet(lake.parquet_path("staged", "issues", REPO, day))
     assert not set(staged["id"]) & set(quarantined["id"])
     assert staged.height + quarantined.height == len({i["id"] for i in on_day})
