@@ -59,7 +59,7 @@ class RunOutcome:
     start: date
     end: date
     success: bool
-    checks: list[tuple[str, bool]]
+    checks: list[tuple[str, str, str]]  # (asset, check, passed | warned | failed)
     error: str | None
 
 
@@ -75,7 +75,10 @@ def _run_range(instance: dg.DagsterInstance, repo: str, start: date, end: date) 
         run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("GH_ASSETS_LOG_LEVEL", "WARNING")}}}},
         raise_on_error=False,
     )
-    checks = [(f"{e.asset_key.to_user_string()}:{e.check_name}", e.passed) for e in result.get_asset_check_evaluations()]
+    checks = [
+        (e.asset_key.to_user_string(), e.check_name, "passed" if e.passed else ("warned" if e.severity.value == "WARN" else "failed"))
+        for e in result.get_asset_check_evaluations()
+    ]
     error = None
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
@@ -85,7 +88,7 @@ def _run_range(instance: dg.DagsterInstance, repo: str, start: date, end: date) 
                 err = err.cause
             error = f"{err.cls_name}: {err.message.strip()}"
         else:
-            failed_checks = [name for name, ok in checks if not ok]
+            failed_checks = [f"{asset}:{name}" for asset, name, outcome in checks if outcome == "failed"]
             error = f"blocking checks failed: {', '.join(failed_checks)}" if failed_checks else "the run failed"
     return RunOutcome(repo, start, end, result.success, checks, error)
 
@@ -103,11 +106,17 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
         status = "ok" if o.success else f"FAILED - {o.error}"
         print(f"  {o.repo:<24} {o.start} .. {o.end}  {status}")
     checks = [c for o in outcomes for c in o.checks]
-    passed = sum(ok for _, ok in checks)
-    print(f"\nChecks: {passed} passed, {len(checks) - passed} failed")
-    for name, ok in checks:
-        if not ok:
-            print(f"  FAILED {name}")
+    per_asset: dict[str, dict[str, int]] = {}
+    for asset, _, outcome in checks:
+        per_asset.setdefault(asset, {"passed": 0, "warned": 0, "failed": 0})[outcome] += 1
+    totals = {k: sum(c[k] for c in per_asset.values()) for k in ("passed", "warned", "failed")}
+    print(f"\nChecks: {totals['passed']} passed, {totals['warned']} warned, {totals['failed']} failed")
+    for asset, c in sorted(per_asset.items()):
+        print(f"  {asset:<24} {c['passed']:>3} passed {c['warned']:>3} warned {c['failed']:>3} failed")
+    for o in outcomes:
+        for asset, name, outcome in o.checks:
+            if outcome != "passed":
+                print(f"  {outcome.upper()} {o.repo} {asset}:{name}")
     print("\nRows per table:")
 
     def count(glob: str) -> int:
@@ -160,6 +169,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for repo in sources.repo_names:
             last = max(datetime.strptime(i["updated_at"], "%Y-%m-%dT%H:%M:%SZ") for i in emu.issues(repo)).date()
             start = sources.repo_start(repo)
+            if start > last:
+                print(f"skipping {repo}: its start {start} is after the emulated history ({last})", flush=True)
+                continue
             print(f"materialising {repo} {start} .. {last} ...", flush=True)
             outcomes.append(_run_range(instance, repo, start, last))
     _print_summary(outcomes, data_dir)
@@ -250,6 +262,24 @@ def cmd_repos(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality_report(args: argparse.Namespace) -> int:
+    """Every asset check result recorded in the instance, as one JSON or markdown document."""
+    import json
+
+    from gh_assets import quality_report
+    from gh_assets.definitions import defs
+
+    instance = _instance(DEMO_DAGSTER_HOME)
+    since = datetime.combine(args.since, datetime.min.time(), tzinfo=UTC) if args.since else None
+    keys = defs.get_repository_def().asset_graph.asset_check_keys
+    rows = quality_report.collect(instance, keys, since)
+    if args.format == "json":
+        print(json.dumps({"summary": quality_report.summary(rows), "checks": rows}, indent=2, default=str))
+    else:
+        print(quality_report.to_markdown(rows), end="")
+    return 0
+
+
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -280,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)
+
+    report = sub.add_parser("quality-report", help="export every asset check result from the Dagster instance")
+    report.add_argument("--since", type=_day, default=None, metavar="YYYY-MM-DD")
+    report.add_argument("--format", choices=["json", "markdown"], default="markdown")
+    report.set_defaults(func=cmd_quality_report)
 
     repos = sub.add_parser("repos", help="list repositories, or sync the repository partitions with the config")
     repos.add_argument("action", choices=["list", "sync"])

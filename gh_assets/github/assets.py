@@ -19,6 +19,9 @@ from gh_assets.lake import Lake, parse_utc_iso, utc_iso
 from gh_assets.resources import LakeResource
 
 ENTITY = "issues"
+# Dagster evaluates freshness on its own schedule, so this bound is fixed when the definitions load (the data
+# thresholds, in contrast, are read from the sources config at run time). Warn after a day, fail after two.
+FRESHNESS = dg.FreshnessPolicy.time_window(warn_window=timedelta(hours=24), fail_window=timedelta(hours=48))
 RAW_ISSUE_PAGES = dg.AssetKey(["github", "raw_issue_pages"])
 ISSUES = dg.AssetKey(["github", "issues"])
 
@@ -159,6 +162,7 @@ def _family(reason: str) -> str:
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="github",
     kinds={"polars", "parquet"},
+    freshness_policy=FRESHNESS,
     check_specs=[dg.AssetCheckSpec(n, asset=ISSUES, blocking=True, description=d) for n, d in ERROR_CHECKS.items()]
     + [dg.AssetCheckSpec(n, asset=ISSUES, description=d) for n, d in WARN_CHECKS.items()],
 )
@@ -211,7 +215,10 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
         staged_sample.append(split.staged.select(*keep, *nullness))
 
     drift_measures: list[Measure] = []
-    for repo, days in days_by_repo(context.partition_keys).items():
+    by_repo = days_by_repo(context.partition_keys)
+    if not by_repo:
+        raise dg.Failure("the run selected no partitions of github/issues")
+    for repo, days in by_repo.items():
         batch_days: list[date] = []
         batch: list[pl.DataFrame] = []
         rows = 0

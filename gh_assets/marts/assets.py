@@ -6,7 +6,7 @@ import time
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from gh_assets.github.assets import ISSUES
+from gh_assets.github.assets import FRESHNESS, ISSUES
 from gh_assets.github.partitions import days_by_repo, repo_day_partitions
 from gh_assets.marts.sql import run_sql
 from gh_assets.resources import LakeResource
@@ -22,6 +22,7 @@ MART_ISSUES = dg.AssetKey(["marts", "issues"])
     pool="duckdb",
     group_name="marts",
     kinds={"duckdb", "sql"},
+    freshness_policy=FRESHNESS,
     check_specs=[
         dg.AssetCheckSpec(
             "issues_reconciled",
