@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _config(args: argparse.Namespace) -> EmulatorConfig:
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
         seed=args.seed,
         repos=args.repo_names if args.repo_names else args.repos,
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = _config(args)
+        config = config_from_args(args)
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
     emulator = Emulator(config, port=args.port, host=args.host)

@@ -9,6 +9,11 @@ generated eagerly per repository with one seeded RNG the first time the
 repository is touched. The full GitHub-shaped issue object is generated lazily
 from a per-issue RNG and its serialized JSON bytes are cached, so pages are
 built by joining cached byte strings.
+
+Optional data-quality faults (``bad_data``, ``drift_day``) are decided per
+repository with their own seeded RNGs: timestamps and states are adjusted
+before the orderings are built, and the defects are overlaid on each issue
+document when it is generated or mutated.
 """
 
 from __future__ import annotations
