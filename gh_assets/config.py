@@ -110,7 +110,7 @@ class IssueQuality(BaseModel):
     drift_window_days: Annotated[int, Field(ge=1)] = 14
     drift_max_row_ratio: Annotated[float, Field(gt=1)] = 3.0
     drift_max_psi: Annotated[float, Field(gt=0)] = 0.25
-    drift_min_rows: Annotated[int, Field(ge=1)] = 20
+    drift_min_rows: Annotated[int, Field(ge=1)] = 30
 
 
 class QualityConfig(BaseModel):

@@ -144,7 +144,7 @@ ERROR_CHECKS = {
 WARN_CHECKS = {
     "issues_completeness": "Null fraction per column under the thresholds of the sources config.",
     "issues_categorical": "state, state_reason and author_association within GitHub's documented values.",
-    "issues_drift": "The newest day vs its trailing window: row count ratio and PSI of state, is_pull_request, author_association.",
+    "issues_drift": "The newest day vs its trailing window: row count ratio and PSI of state and is_pull_request.",
 }
 
 

@@ -189,8 +189,9 @@ def latest_per_day(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dic
     usable = pl.col("updated_at").is_not_null() & pl.col("id").is_not_null()
     unusable = readable.filter(~usable & belongs)
     in_day = readable.filter(usable & (pl.col("updated_at").dt.date() == pl.col("partition_date")))
-    # GitHub ids name one issue; one id on two numbers is corrupt data, not two versions
-    clash = pl.col("number").n_unique().over(["partition_date", "id"]) > 1
+    # GitHub ids name one issue; one id on two numbers is corrupt data, not two versions. Checked across
+    # every day of the batch; clashes across runs are caught by the mart's reconciliation on (id, number).
+    clash = pl.col("number").n_unique().over("id") > 1
     clashing = in_day.filter(clash)
     in_day = in_day.filter(~clash)
     latest = (

@@ -51,12 +51,14 @@ def mart_issues(context: dg.AssetExecutionContext, lake: LakeResource, duckdb: D
                 con.execute("ROLLBACK")
                 raise
             (mart_rows,) = con.execute("SELECT count(*) FROM marts.issues WHERE repository = ?", [repo]).fetchone()
+            # (id, number), not id alone: one id on two issue numbers in different days is corrupt data that
+            # "latest wins" would silently fold into one row.
             (staged_ids,) = con.execute(
-                "SELECT count(DISTINCT id) FROM read_parquet(?, hive_partitioning = false)", [glob]
+                "SELECT count(*) FROM (SELECT DISTINCT id, number FROM read_parquet(?, hive_partitioning = false))", [glob]
             ).fetchone()
             loaded[repo] = mart_rows
             if mart_rows != staged_ids:
-                mismatches[repo] = f"mart {mart_rows} rows, staged {staged_ids} distinct ids"
+                mismatches[repo] = f"mart {mart_rows} rows, staged {staged_ids} distinct (id, number)"
         (total,) = con.execute("SELECT count(*) FROM marts.issues").fetchone()
     return dg.MaterializeResult(
         metadata={
