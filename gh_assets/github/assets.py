@@ -174,6 +174,7 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
     raw_records = 0
     totals = {"staged": 0, "quarantined": 0, "dropped": 0, "raw_in_day": 0, "accounted": 0}
     mismatched_days: list[str] = []
+    all_bad_days: list[str] = []  # partitions with raw rows and not one staged: fail loudly, not an empty table
     quarantine_sample: list[pl.DataFrame] = []
     reason_counts: list[pl.DataFrame] = []
     staged_sample: list[pl.DataFrame] = []
@@ -196,6 +197,8 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
             else:
                 store.remove_partition("quarantine", ENTITY, repo, day)
             accounted = day_staged.height + (day_bad.height if day_bad is not None else 0) + dropped_by_day.get(day, 0)
+            if day_staged.height == 0 and day_bad is not None:
+                all_bad_days.append(f"{repo} {day}")
             if accounted != raw_by_day.get(day, 0):
                 mismatched_days.append(f"{repo} {day}: raw {raw_by_day.get(day, 0)}, accounted {accounted}")
         totals["staged"] += split.staged.height
@@ -250,15 +253,15 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
         mine = reasons.filter(pl.col("check") == name)
         count = int(mine["len"].sum()) if mine.height else 0
         fraction = count / total if total else 0.0
-        passed = fraction <= quality.max_quarantined_fraction and not (total and totals["staged"] == 0)
+        passed = fraction <= quality.max_quarantined_fraction and not (count and all_bad_days)
         sample = None
         if samples is not None and count:
             sample = samples.filter(pl.col("quarantine_reason").is_in(mine["quarantine_reason"].to_list())).select(
                 "repository", "partition_date", "id", "number", "quarantine_reason"
             )
         desc = f"{count} of {total} rows quarantined" + ("" if passed else " (over the tolerance)")
-        if total and totals["staged"] == 0:
-            desc = f"every one of the {total} rows failed: nothing staged"
+        if count and all_bad_days:
+            desc = f"every row of {len(all_bad_days)} partitions failed, nothing staged there: {', '.join(all_bad_days[:5])}"
         results.append(
             _check(
                 name,

@@ -150,3 +150,28 @@ def test_unknown_repo_fails_the_run_with_not_found(emulator: Emulator, instance:
     assert "NotFound" in str(failure.step_failure_data.error) and "demo-org/nope" in str(failure.step_failure_data.error)
     # nothing half-written is left behind
     assert not list((tmp_path / "lake").rglob("manifest.json"))
+
+
+def test_a_partition_that_is_all_bad_fails_loudly(emulator: Emulator, instance: dg.DagsterInstance, tmp_path: Path) -> None:
+    instance.add_dynamic_partitions(REPOS_PARTITION, list(DEMO_REPOS))
+    resources = make_resources(emulator.url, tmp_path)
+    (tmp_path / "sources.yaml").write_text(
+        "github:\n  start: 2025-01-01\n  repos: [demo-org/alpha]\nquality:\n  issues:\n    max_quarantined_fraction: 0.5\n"
+    )
+    day = date(2025, 1, 14)
+    key = partition_key(REPO, day)
+    assert dg.materialize([raw_issue_pages], instance=instance, resources=resources, partition_key=key).success
+    lake = Lake(tmp_path / "lake")
+    import zstandard
+
+    for _, body, path in list(lake.raw_pages("issues", REPO, day)):
+        items = orjson.loads(body)
+        for item in items:
+            item["comments"] = -1
+        Path(path).write_bytes(zstandard.ZstdCompressor().compress(orjson.dumps(items)))
+    result = dg.materialize([issues, mart_issues], instance=instance, resources=resources, partition_key=key, raise_on_error=False)
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["issues_ranges"]
+    # a 50% tolerance does not make an all-bad partition pass: nothing would be staged
+    assert check.passed is False and check.description.startswith("every row of 1 partitions failed")
+    assert "demo-org/alpha 2025-01-14" in check.description
+    assert not [m for m in result.get_asset_materialization_events() if m.asset_key.to_user_string() == "marts/issues"]
