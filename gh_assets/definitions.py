@@ -7,6 +7,7 @@ import dagster as dg
 from gh_assets.environment import build_resources
 from gh_assets.github.assets import issues, raw_issue_pages
 from gh_assets.github.jobs import issues_job
+from gh_assets.github.schedules import github_catch_up_schedule
 from gh_assets.github.sensors import github_issue_changes_sensor, github_repos_sensor
 from gh_assets.marts.assets import mart_issues
 
@@ -14,5 +15,6 @@ defs = dg.Definitions(
     assets=[raw_issue_pages, issues, mart_issues],
     jobs=[issues_job],
     sensors=[github_repos_sensor, github_issue_changes_sensor],
+    schedules=[github_catch_up_schedule],
     resources=build_resources(),
 )
