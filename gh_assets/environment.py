@@ -46,6 +46,7 @@ def build_resources() -> dict[str, object]:
         ),
         "lake": LakeResource(data_dir=_env_or(DATA_DIR_ENV, DEFAULT_DATA_DIR)),
         # DuckDBResource takes a path, not a directory: derived from the same variable as the lake.
-        "duckdb": DuckDBResource(database=str(data_dir() / WAREHOUSE_FILE)),
+        # A memory limit makes DuckDB spill to disk instead of growing with the mart (its default is 80% of RAM).
+        "duckdb": DuckDBResource(database=str(data_dir() / WAREHOUSE_FILE), connection_config={"memory_limit": "1GB"}),
         "sources": SourcesResource(path=_env_or(CONFIG_ENV, DEFAULT_CONFIG)),
     }
