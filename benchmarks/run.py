@@ -74,7 +74,7 @@ def _materialize(url: str, repos: list[str], data_dir: Path, assets: str) -> dic
     resources = {
         "github": GitHubResource(api_url=url),
         "lake": LakeResource(data_dir=str(data_dir)),
-        "duckdb": DuckDBResource(database=str(data_dir / "warehouse.duckdb")),
+        "duckdb": DuckDBResource(database=str(data_dir / "warehouse.duckdb"), connection_config={"memory_limit": "1GB"}),
         "sources": SourcesResource(path=str(ROOT / "sources.yaml")),
     }
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
