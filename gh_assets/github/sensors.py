@@ -2,13 +2,14 @@
 
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import dagster as dg
 
 from gh_assets.config import SourcesConfig
 from gh_assets.github import errors
-from gh_assets.github.client import GitHubClient
+from gh_assets.github.client import GitHubClient, Response
 from gh_assets.github.jobs import issues_job
 from gh_assets.github.partitions import REPOS_PARTITION, range_tags, repo_partitions
 from gh_assets.github.resources import GitHubResource, SourcesResource
@@ -57,22 +58,33 @@ def github_repos_sensor(context: dg.SensorEvaluationContext, sources: SourcesRes
     return result
 
 
-def poll_changes(client: GitHubClient, repos: list[str], cursor: dict[str, dict[str, str]]) -> tuple[list[dg.RunRequest], list[str]]:
+def _poll_one(client: GitHubClient, repo: str, state: dict[str, str]) -> tuple[str, Response | None]:
+    params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
+    try:
+        return repo, client.get(f"/repos/{repo}/issues", params, etag=state.get("etag"))
+    except errors.GitHubError:
+        return repo, None
+
+
+def poll_changes(
+    client: GitHubClient, repos: list[str], cursor: dict[str, dict[str, str]], *, concurrency: int = 8
+) -> tuple[list[dg.RunRequest], list[str]]:
     """One conditional request per repository for its most recently updated issue.
 
     A 304 (the stored ETag still matches) means nothing changed and costs no rate limit. Otherwise the
     days from the cursor's high-water ``updated_at`` to the newest one are re-materialised in one run, and
     the cursor moves on. A repository seen for the first time is only recorded: its first load comes from
-    the config sensor. Returns the run requests and the repositories that failed (the others go on).
+    the config sensor. Requests go out ``concurrency`` at a time (the client's shared budget still applies),
+    so a tick over hundreds of repositories stays well inside the sensor's time limit. Returns the run
+    requests and the repositories that failed (the others go on).
     """
     requests: list[dg.RunRequest] = []
     failed: list[str] = []
-    for repo in repos:
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        answers = list(pool.map(lambda repo: _poll_one(client, repo, cursor.get(repo, {})), repos))
+    for repo, response in answers:
         state = cursor.get(repo, {})
-        params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
-        try:
-            response = client.get(f"/repos/{repo}/issues", params, etag=state.get("etag"))
-        except errors.GitHubError:
+        if response is None:
             failed.append(repo)
             continue
         if response.not_modified:

@@ -88,3 +88,18 @@ def test_change_sensor_polls_with_etags_and_runs_only_what_changed(instance: dg.
         assert request.run_key == f"changes:demo-org/busy:{newest}"
         assert json.loads(changed.cursor)["demo-org/busy"]["updated_at"] == newest
         assert json.loads(changed.cursor)["demo-org/quiet"] == cursor["demo-org/quiet"]
+
+
+def test_change_sensor_tick_over_many_repos(instance: dg.DagsterInstance) -> None:
+    repos = tuple(f"many-org/repo-{i:03d}" for i in range(120))
+    with Emulator(EmulatorConfig(seed=6, repos=repos, issues_per_repo=5, start="2025-01-01", days=10)) as emu:
+        instance.add_dynamic_partitions(REPOS_PARTITION, list(repos))
+        resources = {"github": GitHubResource(api_url=emu.url)}
+        first = github_issue_changes_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        emu.clear_log()
+        emu.mutate("many-org/repo-042", update=1)
+        second = github_issue_changes_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+        statuses = sorted(r.status for r in emu.request_log)
+    assert len(json.loads(first.cursor)) == 120
+    assert statuses == [200] + [304] * 119
+    assert [r.run_key.split(":")[1] for r in second.run_requests] == ["many-org/repo-042"]
