@@ -33,7 +33,9 @@ def test_demo_materialises_everything_and_prints_a_summary(workdir: Path) -> Non
     proc = run_cli(["demo", "--issues", "150", "--days", "20"], workdir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    assert "Checks: 4 passed, 0 failed" in out
+    # 7 checks on github/issues and 1 on marts/issues, per repository run
+    assert "Checks: 16 passed, 0 warned, 0 failed" in out
+    assert "github/issues             14 passed   0 warned   0 failed" in out
     assert f"Lake:      {workdir / 'data' / 'lake'}" in out
     assert str(workdir / "data" / "warehouse.duckdb") in out
     with duckdb.connect(str(workdir / "data" / "warehouse.duckdb"), read_only=True) as con:
