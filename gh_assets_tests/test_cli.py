@@ -1,5 +1,6 @@
 """The gh-assets command: the offline demo end to end, ingest, repos, and one-paragraph errors."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -45,6 +46,11 @@ def test_demo_materialises_everything_and_prints_a_summary(workdir: Path) -> Non
     assert 0 < per_repo["demo-org/two"] < 150
     assert f"duckdb marts.issues                {sum(per_repo.values())}" in out
     assert (workdir / ".dagster_home" / "history" / "runs").exists()
+    report = run_cli(["quality-report", "--format", "json"], workdir)
+    assert report.returncode == 0, report.stderr[-2000:]
+    document = json.loads(report.stdout)
+    assert document["summary"] == {"github/issues": {"passed": 7, "warned": 0, "failed": 0}, "marts/issues": {"passed": 1, "warned": 0, "failed": 0}}
+    assert {c["check"] for c in document["checks"]} >= {"issues_schema", "issues_drift", "issues_reconciled"}
 
 
 def test_ingest_refuses_a_bad_repo_name(workdir: Path) -> None:
