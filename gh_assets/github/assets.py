@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
+from gh_assets.config import IssueQuality
 from gh_assets.github import errors
 from gh_assets.github.pagination import CachedPage, isoformat_z, sweep_issues
 from gh_assets.github.partitions import day_bounds, days_by_repo, repo_day_partitions
-from gh_assets.config import IssueQuality
 from gh_assets.github.quality import DRIFT_KEYS, Measure, categorical, completeness, drift, markdown_table
 from gh_assets.github.resources import GitHubResource, SourcesResource
 from gh_assets.github.schemas import CATEGORICAL
