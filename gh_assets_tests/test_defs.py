@@ -23,3 +23,12 @@ def test_ingestion_assets_are_single_run_backfills() -> None:
     for key in ("github/raw_issue_pages", "github/issues", "marts/issues"):
         node = repo.asset_graph.get(dg.AssetKey.from_user_string(key))
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+
+
+def test_staged_issues_and_mart_carry_freshness_policies() -> None:
+    repo = defs.get_repository_def()
+    for key in ("github/issues", "marts/issues"):
+        policy = repo.asset_graph.get(dg.AssetKey.from_user_string(key)).freshness_policy
+        assert policy is not None, key
+        assert policy.warn_window.to_timedelta().total_seconds() == 24 * 3600
+        assert policy.fail_window.to_timedelta().total_seconds() == 48 * 3600
