@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import re
 import subprocess
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Callable
 
 import httpx
@@ -18,6 +16,7 @@ import pytest
 
 from gh_assets.emulator import BAD_DATA_KINDS, Emulator, EmulatorConfig
 from gh_assets.emulator.__main__ import build_parser, config_from_args
+from gh_assets_tests.emulator.process import ROOT, emulator_cli
 
 REPOS = ("qa-org/alpha", "qa-org/beta")
 BAD_DAY = "2025-01-09"
@@ -275,30 +274,15 @@ def test_config_validation_and_cli_parsing() -> None:
 
 
 def test_cli_serves_bad_data(http: httpx.Client) -> None:
-    root = Path(__file__).resolve().parents[2]
-    cmd = [sys.executable, "-m", "gh_assets.emulator", "--port", "0", "--seed", "3", "--repos", "1", "--issues", "150"]
-    cmd += ["--bad-data", "null_title=3,unknown_enum=2", "--bad-data-day", "2025-01-20"]
-    env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        m = re.fullmatch(r"GitHub emulator listening on (http://127\.0\.0\.1:\d+)", line)
-        assert m, line
-        items = walk(http, f"{m.group(1)}/repos/emulated-org/repo-000/issues", {"state": "all", "per_page": 100})
+    args = ["--seed", "3", "--repos", "1", "--issues", "150", "--bad-data", "null_title=3,unknown_enum=2", "--bad-data-day", "2025-01-20"]
+    with emulator_cli(*args) as url:
+        items = walk(http, f"{url}/repos/emulated-org/repo-000/issues", {"state": "all", "per_page": 100})
         assert len(items) == 150
         assert defect_count("null_title", items) == 3 and defect_count("unknown_enum", items) == 2
         assert all(i["updated_at"].startswith("2025-01-20") for i in items if i["title"] is None)
-    finally:
-        proc.terminate()
-        try:
-            assert proc.wait(timeout=10) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
     bad = subprocess.run(
         [sys.executable, "-m", "gh_assets.emulator", "--bad-data", "bogus=1"],
-        cwd=root, capture_output=True, text=True, env=env, timeout=30,
+        cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=30,
     )
     assert bad.returncode == 2 and "unknown bad data kind" in bad.stderr
 

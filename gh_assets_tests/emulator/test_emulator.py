@@ -5,10 +5,7 @@ from __future__ import annotations
 import calendar
 import collections
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +14,7 @@ import orjson
 import pytest
 
 from gh_assets.emulator import Emulator, EmulatorConfig, RequestRecord, token_fingerprint
+from gh_assets_tests.emulator.process import emulator_cli
 
 REPO = "demo-org/alpha"
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -517,27 +515,7 @@ def test_identical_updated_cluster_spans_pages() -> None:
 
 
 def test_cli_starts_and_serves() -> None:
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gh_assets.emulator", "--port", "0", "--seed", "3", "--repos", "2", "--issues", "120"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        m = re.fullmatch(r"GitHub emulator listening on (http://127\.0\.0\.1:\d+)", line)
-        assert m, line
-        r = httpx.get(f"{m.group(1)}/repos/emulated-org/repo-001/issues", params={"state": "all", "per_page": 100}, timeout=10)
+    with emulator_cli("--seed", "3", "--repos", "2", "--issues", "120") as url:
+        r = httpx.get(f"{url}/repos/emulated-org/repo-001/issues", params={"state": "all", "per_page": 100}, timeout=10)
         assert r.status_code == 200 and len(r.json()) == 100
         assert parse_qs(urlsplit(r.links["last"]["url"]).query)["page"] == ["2"]
-    finally:
-        proc.terminate()
-        try:
-            assert proc.wait(timeout=10) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
