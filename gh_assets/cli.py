@@ -30,9 +30,8 @@ class CliError(Exception):
     """A failure the command reports as one paragraph and a non-zero exit."""
 
 
-def _instance(default_home: str | None) -> dg.DagsterInstance:
-    import dagster as dg
-
+def _dagster_home(default_home: str | None) -> Path:
+    """``$DAGSTER_HOME`` (else ``default_home``), created, with this project's dagster.yaml when it has none."""
     home = os.environ.get("DAGSTER_HOME") or default_home
     if not home:
         raise CliError("DAGSTER_HOME is not set: set it to the Dagster home directory (with a dagster.yaml).")
@@ -40,7 +39,13 @@ def _instance(default_home: str | None) -> dg.DagsterInstance:
     path.mkdir(parents=True, exist_ok=True)
     if not (path / "dagster.yaml").exists() and Path("dagster.yaml").exists():
         shutil.copy("dagster.yaml", path / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(path)
+    return path
+
+
+def _instance(default_home: str | None) -> dg.DagsterInstance:
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(_dagster_home(default_home))
     return dg.DagsterInstance.get()
 
 
@@ -148,11 +153,10 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from gh_assets.emulator import Emulator, EmulatorConfig
-    from gh_assets.environment import DATA_DIR_ENV, DEFAULT_DATA_DIR
+    from gh_assets.environment import data_dir as configured_data_dir
 
     sources = load_sources(args.config)
-    os.environ.setdefault(DATA_DIR_ENV, DEFAULT_DATA_DIR)
-    data_dir = Path(os.environ[DATA_DIR_ENV])
+    data_dir = configured_data_dir()
     # The demo never talks to GitHub: drop a real token so it cannot reach the emulator either.
     os.environ.pop("GITHUB_TOKEN", None)
     emulator_config = EmulatorConfig(
@@ -183,11 +187,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     import signal
     import subprocess
 
-    home = Path(os.environ.get("DAGSTER_HOME") or DEMO_DAGSTER_HOME).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copy("dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    env = {**os.environ, "DAGSTER_HOME": str(_dagster_home(DEMO_DAGSTER_HOME))}
     command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
     # A shell that started us in the background may have left SIGINT ignored; dagster dev needs it to stop.
     restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
@@ -215,7 +215,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from gh_assets.environment import DATA_DIR_ENV, DEFAULT_DATA_DIR
+    from gh_assets.environment import data_dir
 
     repos = []
     for repo in args.repo:
@@ -229,7 +229,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     instance = _instance(None if os.environ.get("DAGSTER_HOME") else DEMO_DAGSTER_HOME)
     _ensure_partitions(instance, repos)
     outcomes = [_run_range(instance, repo, start, end) for repo in repos]
-    _print_summary(outcomes, Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR))
+    _print_summary(outcomes, data_dir())
     failed = [o for o in outcomes if not o.success]
     if failed:
         raise CliError(" ".join(f"Ingesting {o.repo} {o.start}..{o.end} failed: {o.error}" for o in failed))
@@ -238,7 +238,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_repos(args: argparse.Namespace) -> int:
     from gh_assets.github.partitions import REPOS_PARTITION
-    from gh_assets.github.sensors import plan_repo_sync
+    from gh_assets.github.sensors import apply_partition_requests, plan_repo_sync
 
     sources = load_sources(args.config)
     instance = _instance(DEMO_DAGSTER_HOME)
@@ -248,16 +248,11 @@ def cmd_repos(args: argparse.Namespace) -> int:
             where = ("config" if repo in sources.repo_names else "") + (" partition" if repo in existing else "")
             print(f"{repo:<40} {where.strip()}  start {sources.repo_start(repo) if repo in sources.repo_names else '-'}")
         return 0
-    plan = plan_repo_sync(sources, existing, datetime.now(tz=UTC))
-    for request in plan.dynamic_partitions_requests or []:
-        if request.partition_keys:
-            if type(request).__name__.startswith("Add"):
-                instance.add_dynamic_partitions(REPOS_PARTITION, list(request.partition_keys))
-                print(f"added: {', '.join(request.partition_keys)}")
-            else:
-                for key in request.partition_keys:
-                    instance.delete_dynamic_partition(REPOS_PARTITION, key)
-                print(f"removed: {', '.join(request.partition_keys)}")
+    added, removed = apply_partition_requests(instance, plan_repo_sync(sources, existing, datetime.now(tz=UTC)))
+    if added:
+        print(f"added: {', '.join(added)}")
+    if removed:
+        print(f"removed: {', '.join(removed)}")
     print(f"{len(instance.get_dynamic_partitions(REPOS_PARTITION))} repository partitions")
     return 0
 

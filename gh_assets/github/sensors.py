@@ -41,6 +41,22 @@ def plan_repo_sync(config: SourcesConfig, existing: list[str], today: datetime) 
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partition_requests)
 
 
+def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResult) -> tuple[list[str], list[str]]:
+    """Carry out a sync's partition requests directly (the CLI's `repos sync`; a daemon does it for the sensor)."""
+    added: list[str] = []
+    removed: list[str] = []
+    for request in result.dynamic_partitions_requests or []:
+        keys = list(request.partition_keys)
+        if isinstance(request, dg.AddDynamicPartitionsRequest):
+            instance.add_dynamic_partitions(REPOS_PARTITION, keys)
+            added += keys
+        else:
+            for key in keys:
+                instance.delete_dynamic_partition(REPOS_PARTITION, key)
+            removed += keys
+    return added, removed
+
+
 @dg.sensor(
     name="github_repos_sensor",
     job=issues_job,
