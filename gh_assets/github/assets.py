@@ -306,6 +306,6 @@ def _drift_of_newest_day(store: Lake, repo: str, day: date, quality: IssueQualit
     files = [store.parquet_path("staged", ENTITY, repo, d) for d in window]
     existing = [f for f in files if f.exists()]
     history = pl.scan_parquet(existing).select("partition_date", *DRIFT_KEYS).collect() if existing else pl.DataFrame(
-        schema={"partition_date": pl.Date, "state": pl.String, "is_pull_request": pl.Boolean, "author_association": pl.String}
+        schema={"partition_date": pl.Date, "state": pl.String, "is_pull_request": pl.Boolean}
     )
     return drift(history, day, quality)
