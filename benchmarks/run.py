@@ -80,7 +80,9 @@ def _materialize(url: str, repos: list[str], data_dir: Path, assets: str) -> dic
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     requests = not_modified = raw_records = listed = 0
     began = time.perf_counter()
-    with dg.instance_for_test() as instance:
+    # The project's instance (dagster.yaml): SQLite with the batched event log.
+    events = {"module": "gh_assets.dagster_storage", "class": "BatchedSqliteEventLogStorage", "config": {"base_dir": str(data_dir / "events")}}
+    with dg.instance_for_test(overrides={"event_log_storage": events}) as instance:
         instance.add_dynamic_partitions(REPOS_PARTITION, repos)
         runs = 0
         for repo in repos:  # one run per repository: a single-run backfill over the whole range
