@@ -119,6 +119,15 @@ class EmulatorConfig:
       labels. Moved issues keep ``created_at <= updated_at`` and
       ``closed_at <= updated_at``. Only issues created by the end of the day
       can be moved onto it, so an early day may fall short of the target.
+
+    Further entities (see :mod:`gh_assets.emulator.entities`), generated lazily per repository
+    with their own seeded RNGs so the issue documents above never change:
+
+    * ``commits_per_repo``: commits spread over the window (``None``: ``issues_per_repo // 2``).
+    * ``many_reviews_fraction`` / ``many_files_fraction``: share of pull requests with more than
+      100 reviews / changed files (so their pagination matters).
+    * ``archived_repos`` / ``fork_repos``: repositories (each one of ``repos``) served as archived /
+      as forks by ``GET /orgs/{org}/repos`` and ``GET /repos/{owner}/{repo}``.
     """
 
     seed: int = 1
@@ -143,6 +152,11 @@ class EmulatorConfig:
     bad_data_day: str | None = None
     drift_day: str | None = None
     drift_factor: float = 1.0
+    commits_per_repo: int | None = None
+    many_reviews_fraction: float = 0.005
+    many_files_fraction: float = 0.005
+    archived_repos: tuple[str, ...] = ()
+    fork_repos: tuple[str, ...] = ()
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -209,6 +223,28 @@ class EmulatorConfig:
             raise ValueError("drift_factor needs drift_day")
         object.__setattr__(self, "drift_factor", float(factor))
 
+        if self.commits_per_repo is not None and (isinstance(self.commits_per_repo, bool) or self.commits_per_repo < 0):
+            raise ValueError("commits_per_repo must be an int >= 0 (or None for issues_per_repo // 2)")
+        for name in ("many_reviews_fraction", "many_files_fraction"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a number within [0, 1], got {value!r}")
+            object.__setattr__(self, name, float(value))
+        canonical = {n.lower(): n for n in names}
+        for name in ("archived_repos", "fork_repos"):
+            value = getattr(self, name)
+            listed = (value,) if isinstance(value, str) else tuple(value or ())
+            picked: list[str] = []
+            for item in listed:
+                for part in str(item).split(","):
+                    part = part.strip()
+                    if not part:
+                        continue
+                    if part.lower() not in canonical:
+                        raise ValueError(f"{name} entry {part!r} is not one of the emulated repositories")
+                    picked.append(canonical[part.lower()])
+            object.__setattr__(self, name, tuple(dict.fromkeys(picked)))
+
     def _window_day(self, name: str, value: Any) -> str | None:
         if value is None:
             return None
@@ -229,6 +265,11 @@ class EmulatorConfig:
     @property
     def repo_names(self) -> tuple[str, ...]:
         return self.repos  # type: ignore[return-value]
+
+    @property
+    def commits_count(self) -> int:
+        """Commits per repository: ``commits_per_repo``, or ``issues_per_repo // 2`` when unset."""
+        return self.issues_per_repo // 2 if self.commits_per_repo is None else int(self.commits_per_repo)
 
 
 def parse_bad_data(text: str) -> tuple[tuple[str, int], ...]:
@@ -553,6 +594,14 @@ class RepoData:
         self.defects: dict[int, str] = {}
         self.duplicate_of: dict[int, int] = {}
         self.cleared_labels: set[int] = set()
+        # further entities (gh_assets.emulator.entities), all generated lazily with their own seeds
+        self.entity_seed = _stable_int("entities", store.seed, full_name)
+        self.pr_cache: dict[int, Any] = {}  # number -> serialized pull request pieces
+        self.pr_views: dict[tuple[str, str], list[int]] = {}  # (state, sort) -> pull request keys
+        self.orig_updated: dict[int, int] = {}  # number -> updated before its first mutation
+        self.comment_log: dict[int, list[tuple[int, int]]] = {}  # number -> [(ts, comments added)]
+        self.comment_index: Any = None  # entities.CommentIndex once /issues/comments is used
+        self.commit_dates: list[int] | None = None
 
     @property
     def patched(self) -> bool:
@@ -621,6 +670,13 @@ class RepoData:
     def touch(self) -> None:
         self.version += 1
         self.since_cache.clear()
+        self.pr_views.clear()
+
+    def note_comments(self, number: int, ts: int, added: int) -> None:
+        """Record ``added`` comments made on issue ``number`` at ``ts`` by a mutation."""
+        self.comment_log.setdefault(number, []).append((ts, added))
+        if self.comment_index is not None:
+            self.comment_index.add(number, ts, added)
 
 
 class DataStore:
@@ -648,6 +704,9 @@ class DataStore:
             self._by_id[_repo_id(self.seed, i, name)] = name
         self._index = {name: i for i, name in enumerate(config.repo_names)}
         self.search_cache: OrderedDict[tuple[Any, ...], tuple[int, list[tuple[int, int]]]] = OrderedDict()
+        from gh_assets.emulator.entities import Entities  # entities builds on this module's helpers
+
+        self.entities = Entities(self)
 
     # -- lookup --------------------------------------------------------------
 
@@ -1122,12 +1181,16 @@ class DataStore:
                 rec = repo.records[number - 1]
                 doc = orjson.loads(self.raw(repo, rec))
                 repo._remove(rec)
+                repo.orig_updated.setdefault(number, rec.updated)
+                repo.pr_cache.pop(number, None)
                 ts = self._bump(repo)
                 rec.updated = ts
                 doc["updated_at"] = format_ts(ts)
                 doc["title"] = self._title(rng)
                 added_comments = rng.randint(0, 3)
                 rec.comments += added_comments
+                if added_comments:
+                    repo.note_comments(number, ts, added_comments)
                 doc["comments"] = rec.comments
                 # issues closed before their creation stay closed (the toggle draw is still consumed)
                 if rng.random() < 0.3 and repo.defects.get(number) != "closed_before_created":
@@ -1180,6 +1243,53 @@ class DataStore:
             raise KeyError(full_name)
         return [orjson.loads(self.raw(repo, rec)) for rec in repo.records]
 
+    def _known(self, full_name: str) -> RepoData:
+        repo = self.repo(full_name)
+        if repo is None:
+            raise KeyError(full_name)
+        return repo
+
+    def pulls(self, full_name: str) -> list[dict[str, Any]]:
+        """Every pull request as ``GET /pulls`` serves it, ordered by number."""
+        repo = self._known(full_name)
+        return [orjson.loads(self.entities.pr_raw(repo, rec)) for rec in repo.records if rec.is_pr]
+
+    def reviews(self, full_name: str) -> list[tuple[int, dict[str, Any]]]:
+        """``(pull number, review)`` for every review, by pull number then chronologically."""
+        repo = self._known(full_name)
+        return [
+            (rec.number, orjson.loads(raw))
+            for rec in repo.records
+            if rec.is_pr
+            for raw in self.entities.reviews(repo, rec)
+        ]
+
+    def pr_files(self, full_name: str) -> list[tuple[int, dict[str, Any]]]:
+        """``(pull number, diff entry)`` for every changed file, by pull number then filename."""
+        repo = self._known(full_name)
+        return [
+            (rec.number, orjson.loads(raw)) for rec in repo.records if rec.is_pr for raw in self.entities.files(repo, rec)
+        ]
+
+    def commits(self, full_name: str) -> list[dict[str, Any]]:
+        """Every commit, newest first (the order of ``GET /commits``)."""
+        repo = self._known(full_name)
+        positions = list(range(len(self.entities.commit_dates(repo)) - 1, -1, -1))
+        return [orjson.loads(raw) for raw in self.entities.commit_raws(repo, positions)]
+
+    def issue_comments(self, full_name: str) -> list[dict[str, Any]]:
+        """Every issue comment in the default order of ``GET /issues/comments`` (created, then id, ascending)."""
+        repo = self._known(full_name)
+        index = self.entities.comment_index(repo)
+        positions = [k & _NUMBER_MASK for k in index.by_created]
+        return [orjson.loads(raw) for raw in self.entities.comment_raws(repo, positions)]
+
+    def org_repos(self, org: str) -> list[dict[str, Any]]:
+        """Repositories of ``org`` in the default order of ``GET /orgs/{org}/repos`` (created, newest first)."""
+        if not self.entities.org_exists(org):
+            raise KeyError(org)
+        return [orjson.loads(raw) for raw in self.entities.org_repos(org)]
+
     # -- repository object ---------------------------------------------------
 
     def repo_doc(self, repo: RepoData) -> dict[str, Any]:
@@ -1194,7 +1304,7 @@ class DataStore:
             "owner": self.owner_object(repo.owner),
             "html_url": repo.html_url,
             "description": f"Emulated repository {repo.full_name} ✨",
-            "fork": False,
+            "fork": repo.full_name in self.config.fork_repos,
             "url": api,
             "forks_url": f"{api}/forks",
             "issues_url": f"{api}/issues{{/number}}",
@@ -1220,7 +1330,7 @@ class DataStore:
             "has_wiki": False,
             "has_pages": False,
             "has_discussions": False,
-            "archived": False,
+            "archived": repo.full_name in self.config.archived_repos,
             "disabled": False,
             "visibility": "public",
             "pushed_at": format_ts(repo.max_updated),

@@ -1,14 +1,16 @@
 """HTTP front end of the GitHub REST API emulator.
 
 A ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive on 127.0.0.1.
-It serves the issue list, repository, search and rate-limit endpoints with
-GitHub's headers (rate limits, ETags, Link pagination), enforces per-token
-budgets, injects seeded faults and exposes a few admin endpoints under
-``/_emulator/``.
+It serves the issue, pull request (with reviews and files), issue comment,
+commit, organisation repository, repository, search and rate-limit endpoints
+with GitHub's headers (rate limits, ETags, Link pagination), enforces
+per-token budgets, injects seeded faults into the list endpoints and exposes a
+few admin endpoints under ``/_emulator/``.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import random
@@ -22,12 +24,13 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import orjson
 
 from gh_assets.emulator.data import DataStore, EmulatorConfig, RepoData, parse_ts
+from gh_assets.emulator.entities import ORG_REPO_SORTS, ORG_REPO_TYPES, PULL_SORTS
 
 __all__ = ["Emulator", "RequestRecord"]
 
@@ -43,6 +46,12 @@ DOC_SEARCH = "https://docs.github.com/rest/search/search#search-issues-and-pull-
 DOC_RATE = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 DOC_SECONDARY = DOC_RATE + "#about-secondary-rate-limits"
 DOC_ROOT = "https://docs.github.com/rest"
+DOC_LIST_PULLS = "https://docs.github.com/rest/pulls/pulls#list-pull-requests"
+DOC_LIST_REVIEWS = "https://docs.github.com/rest/pulls/reviews#list-reviews-for-a-pull-request"
+DOC_LIST_FILES = "https://docs.github.com/rest/pulls/pulls#list-pull-requests-files"
+DOC_LIST_COMMITS = "https://docs.github.com/rest/commits/commits#list-commits"
+DOC_LIST_COMMENTS = "https://docs.github.com/rest/issues/comments#list-issue-comments-for-a-repository"
+DOC_LIST_ORG_REPOS = "https://docs.github.com/rest/repos/repos#list-organization-repositories"
 
 _REASONS = {
     200: "OK",
@@ -70,6 +79,13 @@ _REPO_ISSUES_RE = re.compile(r"^/repos/([^/]+)/([^/]+)/issues/?$")
 _REPO_RE = re.compile(r"^/repos/([^/]+)/([^/]+)/?$")
 _REPOID_ISSUES_RE = re.compile(r"^/repositories/(\d+)/issues/?$")
 _REPOID_RE = re.compile(r"^/repositories/(\d+)/?$")
+_REPO_SUB_RE = re.compile(
+    r"^/(?:repos/(?P<owner>[^/]+)/(?P<name>[^/]+)|repositories/(?P<id>\d+))"
+    r"/(?:(?P<pulls>pulls)|pulls/(?P<number>\d+)/(?P<sub>reviews|files)|(?P<commits>commits)|(?P<comments>issues/comments))/?$"
+)
+_ORG_REPOS_RE = re.compile(r"^/(?:orgs/(?P<org>[^/]+)|organizations/(?P<id>\d+))/repos/?$")
+_LIST_ROUTES = frozenset(("issues", "search", "pulls", "reviews", "files", "commits", "comments", "org_repos"))
+_KEY_MASK = (1 << 32) - 1  # sort keys are value << 32 | position
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _Q_TOKEN_RE = re.compile(r'(?:[^\s"]+:"[^"]*"|"[^"]*"|\S+)')
 _TS_MIN, _TS_MAX = 0.0, float(2**40)
@@ -314,6 +330,36 @@ class Emulator:
         with self.lock:
             return self.store.issues(repo)
 
+    def pulls(self, repo: str) -> list[dict[str, Any]]:
+        """Every pull request of ``repo`` as ``GET /pulls`` serves it (pull-request-simple), ordered by number."""
+        with self.lock:
+            return self.store.pulls(repo)
+
+    def reviews(self, repo: str) -> list[tuple[int, dict[str, Any]]]:
+        """``(pull number, review)`` for every review of ``repo``: by pull number, then chronologically."""
+        with self.lock:
+            return self.store.reviews(repo)
+
+    def pr_files(self, repo: str) -> list[tuple[int, dict[str, Any]]]:
+        """``(pull number, diff entry)`` for every changed file of ``repo``: by pull number, then filename."""
+        with self.lock:
+            return self.store.pr_files(repo)
+
+    def commits(self, repo: str) -> list[dict[str, Any]]:
+        """Every commit of ``repo``, newest first (the order of ``GET /commits``)."""
+        with self.lock:
+            return self.store.commits(repo)
+
+    def issue_comments(self, repo: str) -> list[dict[str, Any]]:
+        """Every issue comment of ``repo`` ordered by ``created_at`` then id (the default of ``GET /issues/comments``)."""
+        with self.lock:
+            return self.store.issue_comments(repo)
+
+    def org_repos(self, org: str) -> list[dict[str, Any]]:
+        """Every repository of ``org`` (minimal-repository) ordered by creation, newest first (the default)."""
+        with self.lock:
+            return self.store.org_repos(org)
+
     def mutate(self, repo: str, update: int = 0, add: int = 0) -> list[int]:
         """Update ``update`` random issues and add ``add`` new ones; returns the affected numbers."""
         with self.lock:
@@ -489,7 +535,7 @@ class Emulator:
                 return self._rate_limited(bucket, resource, token)
 
             fault = None
-            if route in ("issues", "search"):
+            if route in _LIST_ROUTES:
                 limit = self.config.large_page_fail_above
                 if limit is not None:
                     try:
@@ -521,6 +567,16 @@ class Emulator:
                     resp = self._repo(arg)
                 elif route == "search":
                     resp = self._search(pairs, query)
+                elif route == "pulls":
+                    resp = self._pulls(arg, pairs, query)
+                elif route in ("reviews", "files"):
+                    resp = self._pull_list(route, arg, pairs, query)
+                elif route == "commits":
+                    resp = self._commits(arg, pairs, query)
+                elif route == "comments":
+                    resp = self._comments(arg, pairs, query)
+                elif route == "org_repos":
+                    resp = self._org_repos(arg, pairs, query)
                 else:
                     raise _ApiError(404, _error_body("Not Found", DOC_ROOT, 404))
             except _ApiError as err:
@@ -615,6 +671,17 @@ class Emulator:
         m = _REPOID_ISSUES_RE.match(path)
         if m:
             return "issues", ("id", int(m.group(1)))
+        m = _REPO_SUB_RE.match(path)
+        if m:
+            ref = ("id", int(m["id"])) if m["id"] else ("name", f"{unquote(m['owner'])}/{unquote(m['name'])}")
+            if m["pulls"]:
+                return "pulls", ref
+            if m["sub"]:
+                return m["sub"], (ref, int(m["number"]))
+            return ("commits" if m["commits"] else "comments"), ref
+        m = _ORG_REPOS_RE.match(path)
+        if m:
+            return "org_repos", ("id", int(m["id"])) if m["id"] else ("name", unquote(m["org"]))
         m = _REPO_RE.match(path)
         if m:
             return "repo", ("name", f"{unquote(m.group(1))}/{unquote(m.group(2))}")
@@ -706,6 +773,114 @@ class Emulator:
             name = repo.full_name
             resp.after = lambda: self.store.mutate(name, update=k)
         return resp
+
+    def _listing(
+        self, base: str, pairs: list[tuple[str, str]], page: int, per_page: int, total: int, items: list[bytes]
+    ) -> _Response:
+        """A 200 JSON array of ``items`` (already the requested page) with the Link header of ``total`` results."""
+        last = max(1, math.ceil(total / per_page))
+        headers = []
+        link = _link_header(f"{self.url}{base}", pairs, page, last)
+        if link:
+            headers.append(("Link", link))
+        return _Response(200, b"[" + b",".join(items) + b"]", headers)
+
+    def _pulls(self, ref: tuple[str, Any], pairs: list[tuple[str, str]], query: dict[str, str]) -> _Response:
+        repo = self._lookup(ref, DOC_LIST_PULLS)
+        state = query.get("state", "open")
+        if state not in ("open", "closed", "all"):
+            raise _validation_failed("PullRequest", "state", DOC_LIST_PULLS, value=state)
+        sort = query.get("sort", "created")
+        if sort not in PULL_SORTS:
+            raise _validation_failed("PullRequest", "sort", DOC_LIST_PULLS, value=sort)
+        # GitHub: desc when sort is created (or not given), otherwise asc
+        direction = query.get("direction", "desc" if sort == "created" else "asc")
+        if direction not in ("asc", "desc"):
+            raise _validation_failed("PullRequest", "direction", DOC_LIST_PULLS, value=direction)
+        per_page, page = _paging(query, DOC_LIST_PULLS, "PullRequest")
+        keys = self.store.entities.pr_view(repo, state, sort)
+        window = _window(keys, 0, len(keys), page, per_page, direction == "desc")
+        items = self.store.entities.pr_raws(repo, window)
+        return self._listing(f"/repositories/{repo.id}/pulls", pairs, page, per_page, len(keys), items)
+
+    def _pull_list(self, route: str, arg: tuple[tuple[str, Any], int], pairs: list[tuple[str, str]], query: dict[str, str]) -> _Response:
+        doc = DOC_LIST_REVIEWS if route == "reviews" else DOC_LIST_FILES
+        ref, number = arg
+        repo = self._lookup(ref, doc)
+        rec = repo.record(number)
+        if rec is None or not rec.is_pr:
+            raise _ApiError(404, _error_body("Not Found", doc, 404))
+        per_page, page = _paging(query, doc, "PullRequest")
+        entities = self.store.entities
+        everything = entities.reviews(repo, rec) if route == "reviews" else entities.files(repo, rec)
+        window = everything[(page - 1) * per_page : page * per_page]
+        base = f"/repositories/{repo.id}/pulls/{number}/{route}"
+        return self._listing(base, pairs, page, per_page, len(everything), window)
+
+    def _commits(self, ref: tuple[str, Any], pairs: list[tuple[str, str]], query: dict[str, str]) -> _Response:
+        repo = self._lookup(ref, DOC_LIST_COMMITS)
+        bounds = []
+        for name in ("since", "until"):
+            value = query.get(name)
+            if value is None:
+                bounds.append(None)
+                continue
+            try:
+                bounds.append(parse_ts(value))
+            except ValueError:
+                raise _validation_failed("Commit", name, DOC_LIST_COMMITS, value=value) from None
+        per_page, page = _paging(query, DOC_LIST_COMMITS, "Commit")
+        dates = self.store.entities.commit_dates(repo)
+        lo = 0 if bounds[0] is None else bisect.bisect_left(dates, math.ceil(bounds[0]))
+        hi = len(dates) if bounds[1] is None else bisect.bisect_right(dates, math.floor(bounds[1]))
+        hi = max(lo, hi)
+        window = _window(range(len(dates)), lo, hi, page, per_page, True)
+        items = self.store.entities.commit_raws(repo, window)
+        return self._listing(f"/repositories/{repo.id}/commits", pairs, page, per_page, hi - lo, items)
+
+    def _comments(self, ref: tuple[str, Any], pairs: list[tuple[str, str]], query: dict[str, str]) -> _Response:
+        repo = self._lookup(ref, DOC_LIST_COMMENTS)
+        sort = query.get("sort")
+        if sort is not None and sort not in ("created", "updated"):
+            raise _validation_failed("IssueComment", "sort", DOC_LIST_COMMENTS, value=sort)
+        direction = query.get("direction", "asc")
+        if direction not in ("asc", "desc"):
+            raise _validation_failed("IssueComment", "direction", DOC_LIST_COMMENTS, value=direction)
+        if sort is None:
+            direction = "asc"  # GitHub ignores direction without sort
+        since: float | None = None
+        if "since" in query:
+            try:
+                since = parse_ts(query["since"])
+            except ValueError:
+                raise _validation_failed("IssueComment", "since", DOC_LIST_COMMENTS, value=query["since"]) from None
+        per_page, page = _paging(query, DOC_LIST_COMMENTS, "IssueComment")
+        entities = self.store.entities
+        keys, lo, hi = entities.comment_index(repo).view(sort or "created", since)
+        window = _window(keys, lo, hi, page, per_page, direction == "desc")
+        items = entities.comment_raws(repo, [k & _KEY_MASK for k in window])
+        return self._listing(f"/repositories/{repo.id}/issues/comments", pairs, page, per_page, hi - lo, items)
+
+    def _org_repos(self, ref: tuple[str, Any], pairs: list[tuple[str, str]], query: dict[str, str]) -> _Response:
+        kind, value = ref
+        entities = self.store.entities
+        org = entities.org_by_id(value) if kind == "id" else (value if entities.org_exists(value) else None)
+        if org is None:
+            raise _ApiError(404, _error_body("Not Found", DOC_LIST_ORG_REPOS, 404))
+        repo_type = query.get("type", "all")
+        if repo_type not in ORG_REPO_TYPES:
+            raise _validation_failed("Repository", "type", DOC_LIST_ORG_REPOS, value=repo_type)
+        sort = query.get("sort", "created")
+        if sort not in ORG_REPO_SORTS:
+            raise _validation_failed("Repository", "sort", DOC_LIST_ORG_REPOS, value=sort)
+        direction = query.get("direction")
+        if direction is not None and direction not in ("asc", "desc"):
+            raise _validation_failed("Repository", "direction", DOC_LIST_ORG_REPOS, value=direction)
+        per_page, page = _paging(query, DOC_LIST_ORG_REPOS, "Repository")
+        everything = entities.org_repos(org, repo_type, sort, direction)
+        window = everything[(page - 1) * per_page : page * per_page]
+        base = f"/organizations/{entities.org_id(org)}/repos"
+        return self._listing(base, pairs, page, per_page, len(everything), window)
 
     def _search(self, pairs: list[tuple[str, str]], query: dict[str, str]) -> _Response:
         q = query.get("q")
@@ -851,6 +1026,24 @@ class Emulator:
             if self.store.canonical_name(repo) is None:
                 return fail(404, "Not Found")
             return ok(self.issues(repo))
+        if path in ("/_emulator/pulls", "/_emulator/commits", "/_emulator/issue-comments") and method == "GET":
+            repo = query.get("repo", "")
+            if self.store.canonical_name(repo) is None:
+                return fail(404, "Not Found")
+            getter = {"pulls": self.pulls, "commits": self.commits, "issue-comments": self.issue_comments}
+            return ok(getter[path.rsplit("/", 1)[1]](repo))
+        if path in ("/_emulator/reviews", "/_emulator/pr-files") and method == "GET":
+            repo = query.get("repo", "")
+            if self.store.canonical_name(repo) is None:
+                return fail(404, "Not Found")
+            key = "review" if path.endswith("reviews") else "file"
+            pairs = self.reviews(repo) if key == "review" else self.pr_files(repo)
+            return ok([{"pull_number": n, key: item} for n, item in pairs])
+        if path == "/_emulator/org-repos" and method == "GET":
+            try:
+                return ok(self.org_repos(query.get("org", "")))
+            except KeyError:
+                return fail(404, "Not Found")
         return fail(404, "Not Found")
 
 
@@ -870,6 +1063,20 @@ def _etag_matches(header: str, etag: str) -> bool:
         if candidate == bare:
             return True
     return False
+
+
+def _window(keys: Sequence[int], lo: int, hi: int, page: int, per_page: int, desc: bool) -> list[int]:
+    """The ``page`` of ``keys[lo:hi]`` (ascending) read in ascending or descending order."""
+    total = hi - lo
+    offset = (page - 1) * per_page
+    if offset >= total:
+        return []
+    if not desc:
+        return list(keys[lo + offset : lo + min(offset + per_page, total)])
+    top = hi - offset
+    out = list(keys[max(lo, top - per_page) : top])
+    out.reverse()
+    return out
 
 
 def _paging(query: dict[str, str], doc: str, resource: str) -> tuple[int, int]:
