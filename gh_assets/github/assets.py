@@ -8,14 +8,14 @@ import dagster as dg
 import polars as pl
 
 from gh_assets.config import IssueQuality
-from gh_assets.github import errors
-from gh_assets.github.pagination import CachedPage, isoformat_z, sweep_issues
+from gh_assets.github.capture import Captured, capture, days_of, page_cache, stored_pages
+from gh_assets.github.pagination import isoformat_z, sweep_issues
 from gh_assets.github.partitions import day_bounds, days_by_repo, repo_day_partitions
 from gh_assets.github.quality import DRIFT_KEYS, Measure, categorical, completeness, drift, markdown_table
 from gh_assets.github.resources import GitHubResource, SourcesResource
 from gh_assets.github.schemas import CATEGORICAL
 from gh_assets.github.transform import belongs_to_partition, issues_frame, split_valid
-from gh_assets.lake import Lake, parse_utc_iso, utc_iso
+from gh_assets.lake import Lake, parse_utc_iso
 from gh_assets.resources import LakeResource
 
 ENTITY = "issues"
@@ -28,16 +28,6 @@ ISSUES = dg.AssetKey(["github", "issues"])
 BATCH_ROWS = 50_000  # raw rows validated together by the staging step
 
 INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-
-
-def _stored_pages(lake: Lake, repo: str, days: list[date]) -> dict[str, tuple[str, str]]:
-    """``request key -> (etag, file)`` of the pages already captured for these days (for If-None-Match)."""
-    out: dict[str, tuple[str, str]] = {}
-    for day in days:
-        for meta in lake.raw_manifest(ENTITY, repo, day) or []:
-            if meta.etag:
-                out.setdefault(meta.key, (meta.etag, str(lake.partition_dir("raw", ENTITY, repo, day) / meta.file)))
-    return out
 
 
 @dg.asset(
@@ -57,66 +47,19 @@ def raw_issue_pages(context: dg.AssetExecutionContext, github: GitHubResource, l
     """
     store = lake.lake
     started = time.monotonic()
-    pages = items = reused = 0
+    captured = Captured()
     with github.client() as client:
         for repo, days in days_by_repo(context.partition_keys).items():
             start, end = day_bounds(days)
-            stored = _stored_pages(store, repo, days)
-
-            def cache(key: str, stored: dict[str, tuple[str, str]] = stored) -> CachedPage | None:
-                hit = stored.get(key)
-                return CachedPage(etag=hit[0], body=store.read_page(hit[1])) if hit else None
-
-            writer = store.raw_writer(ENTITY, repo, days)
-            try:
-                for page in sweep_issues(client, repo, start, end, per_page=github.per_page, cache=cache):
-                    resp = page.response
-                    page_days = {date.fromisoformat(item["updated_at"][:10]) for item in page.items if item.get("updated_at")}
-                    writer.add(
-                        resp.body,
-                        page_days,
-                        {
-                            "key": page.key,
-                            "url": resp.url,
-                            "status": 304 if page.reused else resp.status,
-                            "etag": resp.etag,
-                            "fetched_at": utc_iso(resp.fetched_at),
-                            "bytes": len(resp.body),
-                            "items": len(page.items),
-                            "rate_limit_limit": resp.rate_limit.limit,
-                            "rate_limit_remaining": resp.rate_limit.remaining,
-                            "rate_limit_reset": resp.rate_limit.reset,
-                            "rate_limit_resource": resp.rate_limit.resource,
-                        },
-                    )
-                    pages += 1
-                    items += len(page.items)
-                    reused += page.reused
-                counts = writer.commit()
-            except errors.GitHubError as exc:
-                writer.abort()
-                # A refused token, a missing repo or a spent rate limit will not heal in 30 seconds: fail the step
-                # without the retry policy; transient 5xx that outlived the client's own retries may retry.
-                raise dg.Failure(
-                    description=f"{type(exc).__name__}: {exc}",
-                    metadata={"repository": repo, "url": exc.url or "", "status": exc.status or 0},
-                    allow_retries=isinstance(exc, errors.ServerError),
-                ) from None
-            except BaseException:
-                writer.abort()
-                raise
+            cache = page_cache(store, stored_pages(store, ENTITY, repo, days))
+            pages = sweep_issues(client, repo, start, end, per_page=github.per_page, cache=cache)
+            counts = capture(store, ENTITY, repo, days, pages, days_of("updated_at"), captured)
             context.log.info(
                 f"{repo}: swept {isoformat_z(start)} .. {isoformat_z(end)}, {sum(counts.values())} page captures over {len(days)} days"
             )
         stats = client.stats.as_metadata()
     return dg.MaterializeResult(
-        metadata={
-            "pages": pages,
-            "records_listed": items,
-            "pages_not_modified": reused,
-            **stats,
-            "duration_seconds": round(time.monotonic() - started, 3),
-        }
+        metadata={**captured.metadata(), **stats, "duration_seconds": round(time.monotonic() - started, 3)}
     )
 
 

@@ -58,6 +58,27 @@ def request_key(path: str, params: Mapping[str, Any]) -> str:
     return f"{path}?{urlencode(sorted((k, str(v)) for k, v in params.items()))}"
 
 
+def _fetch(
+    client: GitHubClient, path: str, params: dict[str, Any], cache: Callable[[str], CachedPage | None] | None, shrinkable: bool
+) -> tuple[str, Response, bool]:
+    """One page with its ETag reused when cached: ``(request key, response with a body, reused?)``."""
+    key = request_key(path, params)
+    cached = cache(key) if cache else None
+    response = client.get(path, params, etag=cached.etag if cached else None, shrinkable=shrinkable)
+    if not response.not_modified:
+        return key, response, False
+    if cached is None:  # a 304 without If-None-Match: the server is confused
+        return key, client.get(path, params), False
+    return key, replace(response, body=cached.body, data=orjson.loads(cached.body), etag=cached.etag), True
+
+
+def _items(response: Response, what: str) -> list[dict[str, Any]]:
+    items = response.data
+    if not isinstance(items, list):
+        raise UnexpectedResponse(f"GET {response.url}: expected a JSON array of {what}, got {type(items).__name__}.", url=response.url)
+    return items
+
+
 def sweep_issues(
     client: GitHubClient,
     repo: str,
@@ -67,7 +88,22 @@ def sweep_issues(
     per_page: int = PER_PAGE,
     cache: Callable[[str], CachedPage | None] | None = None,
 ) -> Iterator[SweepPage]:
-    """Yield every page of issues (and PRs) of ``repo`` updated in ``[start, end)``, oldest update first.
+    """Yield every page of issues (and PRs) of ``repo`` updated in ``[start, end)``, oldest update first."""
+    return sweep_updated(client, f"/repos/{repo}/issues", {"state": "all"}, start, end, per_page=per_page, cache=cache, what="issues")
+
+
+def sweep_updated(
+    client: GitHubClient,
+    path: str,
+    fixed: Mapping[str, Any],
+    start: datetime,
+    end: datetime,
+    *,
+    per_page: int = PER_PAGE,
+    cache: Callable[[str], CachedPage | None] | None = None,
+    what: str = "items",
+) -> Iterator[SweepPage]:
+    """Yield every page of a ``since``-filterable list (``/issues``, ``/issues/comments``) updated in ``[start, end)``.
 
     Keyset pagination: each request asks for ``since=<last updated_at seen>`` from page 1, instead of following
     the offset ``next`` link. Offset pages over a list that changes while we read it skip items (an update
@@ -77,40 +113,22 @@ def sweep_issues(
     A 502/504 on a page halves ``per_page`` for that request (the keyset makes any page size correct), and
     the size is doubled back after a few good pages.
     """
-    path = f"/repos/{repo}/issues"
     since = start
     page = 1
     size = per_page
     good_pages = 0
     while True:
-        params: dict[str, Any] = {
-            "state": "all",
-            "sort": "updated",
-            "direction": "asc",
-            "since": isoformat_z(since),
-            "per_page": size,
-        }
+        params: dict[str, Any] = {**fixed, "sort": "updated", "direction": "asc", "since": isoformat_z(since), "per_page": size}
         if page > 1:
             params["page"] = page
-        key = request_key(path, params)
-        cached = cache(key) if cache else None
         try:
-            response = client.get(path, params, etag=cached.etag if cached else None, shrinkable=size > MIN_PER_PAGE)
+            key, response, reused = _fetch(client, path, params, cache, shrinkable=size > MIN_PER_PAGE)
         except PageTooLarge:
             # GitHub times out building big pages of big issues: ask for half as many. Within a run of equal
             # timestamps (page > 1) keep the same offset: page p of size s starts where page 2p-1 of s/2 does.
             page, size, good_pages = (page - 1) * 2 + 1, max(size // 2, MIN_PER_PAGE), 0
             continue
-        reused = False
-        if response.not_modified:
-            if cached is None:  # a 304 without If-None-Match: the server is confused
-                response = client.get(path, params)
-            else:
-                response = replace(response, body=cached.body, data=orjson.loads(cached.body), etag=cached.etag)
-                reused = True
-        items = response.data
-        if not isinstance(items, list):
-            raise UnexpectedResponse(f"GET {response.url}: expected a JSON array of issues, got {type(items).__name__}.", url=response.url)
+        items = _items(response, what)
         yield SweepPage(key=key, response=response, items=items, reused=reused)
         if len(items) < size:
             return
@@ -124,3 +142,37 @@ def sweep_issues(
         good_pages += 1
         if size < per_page and page == 1 and good_pages >= RESTORE_AFTER:
             size, good_pages = min(size * 2, per_page), 0
+
+
+def sweep_numbered(
+    client: GitHubClient,
+    path: str,
+    fixed: Mapping[str, Any],
+    *,
+    per_page: int = PER_PAGE,
+    cache: Callable[[str], CachedPage | None] | None = None,
+    stop: Callable[[list[dict[str, Any]]], bool] | None = None,
+    what: str = "items",
+) -> Iterator[SweepPage]:
+    """Yield the pages of a list paginated by page number (``/pulls``, ``/commits``, a PR's reviews and files).
+
+    Requests are built from ``page`` rather than taken from the ``next`` link so that each has a stable key
+    for its ETag. Ends at a short page or when ``stop(items)`` says the rest is out of the window (``/pulls``
+    sorted by ``updated`` descending stops at the first page reaching past the window start). A 502/504
+    halves ``per_page`` and keeps the offset (page p of size s starts where page 2p-1 of s/2 does).
+    """
+    page, size = 1, per_page
+    while True:
+        params: dict[str, Any] = {**fixed, "per_page": size}
+        if page > 1:
+            params["page"] = page
+        try:
+            key, response, reused = _fetch(client, path, params, cache, shrinkable=size > MIN_PER_PAGE)
+        except PageTooLarge:
+            page, size = (page - 1) * 2 + 1, max(size // 2, MIN_PER_PAGE)
+            continue
+        items = _items(response, what)
+        yield SweepPage(key=key, response=response, items=items, reused=reused)
+        if len(items) < size or (stop is not None and stop(items)):
+            return
+        page += 1

@@ -44,3 +44,40 @@ def day_bounds(days: Sequence[date]) -> tuple[datetime, datetime]:
     start = datetime.combine(min(days), datetime.min.time(), tzinfo=UTC)
     end = datetime.combine(max(days) + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     return start, end
+
+
+# Commits are kept per month: a month of history is one request per 100 commits, and commits never change.
+month_partitions = dg.MonthlyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1, timezone="UTC")
+repo_month_partitions = dg.MultiPartitionsDefinition({"repo": repo_partitions, "month": month_partitions})
+
+
+def month_key(repo: str, month: date) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"repo": repo, "month": month.replace(day=1).isoformat()})
+
+
+def month_range_tags(repo: str, start: date, end: date) -> dict[str, str]:
+    """Tags that make one run cover the months of ``[start, end]`` of one repository."""
+    return {
+        "dagster/asset_partition_range_start": month_key(repo, start),
+        "dagster/asset_partition_range_end": month_key(repo, end),
+    }
+
+
+def months_by_repo(partition_keys: Sequence[str]) -> dict[str, list[date]]:
+    """Group a run's partition keys (``"<month>|<repo>"``) into sorted month starts per repository."""
+    out: dict[str, set[date]] = defaultdict(set)
+    for key in partition_keys:
+        dims = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(zip(("month", "repo"), key.split("|", 1)))
+        out[dims["repo"]].add(date.fromisoformat(dims["month"]))
+    return {repo: sorted(months) for repo, months in sorted(out.items())}
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def month_bounds(months: Sequence[date]) -> tuple[datetime, datetime]:
+    """The half-open UTC window ``[first month 00:00, the month after the last)``."""
+    start = datetime.combine(min(months), datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(next_month(max(months)), datetime.min.time(), tzinfo=UTC)
+    return start, end

@@ -62,7 +62,7 @@ def _lenient_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _read_row_by_row(body: bytes, where: str) -> pl.DataFrame:
+def _read_row_by_row(body: bytes, where: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """The slow path for a page Polars refuses as a whole: find the rows it cannot read and keep them apart.
 
     Per-row Python is fine here: it runs only for pages with a malformed row (a string where GitHub sends a
@@ -73,15 +73,15 @@ def _read_row_by_row(body: bytes, where: str) -> pl.DataFrame:
     except orjson.JSONDecodeError as exc:
         raise MalformedPage(f"{where}: not valid JSON ({exc.msg} at byte {exc.pos})") from None
     if not isinstance(items, list):
-        raise MalformedPage(f"{where}: expected a JSON array of issues, got {type(items).__name__}")
+        raise MalformedPage(f"{where}: expected a JSON array, got {type(items).__name__}")
     good, bad = [], []
     for item in items:
         try:
-            pl.read_json(io.BytesIO(orjson.dumps([item])), schema=ISSUE_JSON_SCHEMA)
+            pl.read_json(io.BytesIO(orjson.dumps([item])), schema=schema)
             good.append(item)
         except Exception as exc:  # polars' own message names the value it could not read
             bad.append((item, str(exc).splitlines()[0]))
-    frame = pl.read_json(io.BytesIO(orjson.dumps(good)), schema=ISSUE_JSON_SCHEMA) if good else pl.DataFrame(schema=ISSUE_JSON_SCHEMA)
+    frame = pl.read_json(io.BytesIO(orjson.dumps(good)), schema=schema) if good else pl.DataFrame(schema=schema)
     frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(k) for k in _EXTRA)
     unreadable = pl.DataFrame(
         {
@@ -96,17 +96,20 @@ def _read_row_by_row(body: bytes, where: str) -> pl.DataFrame:
     return pl.concat([frame, unreadable], how="diagonal")
 
 
-def read_issue_page(body: bytes, where: str) -> pl.DataFrame:
-    """Parse one raw page (a JSON array) into the raw-field frame (plus ``raw_json``/``unreadable_reason``)."""
+def read_issue_page(body: bytes, where: str, schema: dict[str, pl.DataType] = ISSUE_JSON_SCHEMA) -> pl.DataFrame:
+    """Parse one raw page (a JSON array) into the raw-field frame (plus ``raw_json``/``unreadable_reason``).
+
+    ``schema`` names the fields read (issues by default; the other entities pass their own).
+    """
     stripped = body.lstrip()
     if not stripped.startswith(b"["):
-        raise MalformedPage(f"{where}: expected a JSON array of issues, got {stripped[:60]!r}")
+        raise MalformedPage(f"{where}: expected a JSON array, got {stripped[:60]!r}")
     if stripped.rstrip() == b"[]":
-        return pl.DataFrame(schema={**ISSUE_JSON_SCHEMA, **_EXTRA})
+        return pl.DataFrame(schema={**schema, **_EXTRA})
     try:
-        frame = pl.read_json(io.BytesIO(body), schema=ISSUE_JSON_SCHEMA)
+        frame = pl.read_json(io.BytesIO(body), schema=schema)
     except Exception:  # polars raises ComputeError variants for a value of the wrong type
-        return _read_row_by_row(body, where)
+        return _read_row_by_row(body, where, schema)
     return frame.with_columns(pl.lit(None, dtype=pl.String).alias(k) for k in _EXTRA)
 
 

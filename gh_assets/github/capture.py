@@ -1,0 +1,128 @@
+"""Capturing API pages into the raw lake: ETag reuse from earlier captures, per-partition placement, failures.
+
+Shared by every raw asset: a sweep's pages go to a :class:`~gh_assets.lake.RawWriter` under each partition
+their items fall on; pages captured before are requested with their ETag (a 304 costs no rate limit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import dagster as dg
+
+from gh_assets.github import errors
+from gh_assets.github.pagination import CachedPage, SweepPage
+from gh_assets.lake import Lake, utc_iso
+
+
+def stored_pages(lake: Lake, entity: str, repo: str, partitions: Iterable[date]) -> dict[str, tuple[str, str]]:
+    """``request key -> (etag, file)`` of the pages already captured for these partitions (for If-None-Match)."""
+    out: dict[str, tuple[str, str]] = {}
+    for part in partitions:
+        for meta in lake.raw_manifest(entity, repo, part) or []:
+            if meta.etag:
+                out.setdefault(meta.key, (meta.etag, str(lake.partition_dir("raw", entity, repo, part) / meta.file)))
+    return out
+
+
+def page_cache(lake: Lake, stored: dict[str, tuple[str, str]]) -> Callable[[str], CachedPage | None]:
+    def cache(key: str) -> CachedPage | None:
+        hit = stored.get(key)
+        return CachedPage(etag=hit[0], body=lake.read_page(hit[1])) if hit else None
+
+    return cache
+
+
+def page_meta(page: SweepPage) -> dict[str, Any]:
+    """What the raw manifest records of a page besides its body (no request headers, a sanitised URL)."""
+    resp = page.response
+    return {
+        "key": page.key,
+        "url": resp.url,
+        "status": 304 if page.reused else resp.status,
+        "etag": resp.etag,
+        "fetched_at": utc_iso(resp.fetched_at),
+        "bytes": len(resp.body),
+        "items": len(page.items),
+        "rate_limit_limit": resp.rate_limit.limit,
+        "rate_limit_remaining": resp.rate_limit.remaining,
+        "rate_limit_reset": resp.rate_limit.reset,
+        "rate_limit_resource": resp.rate_limit.resource,
+    }
+
+
+@dataclass
+class Captured:
+    """Counters of one raw asset's run, reported as materialisation metadata."""
+
+    pages: int = 0
+    records_listed: int = 0
+    pages_not_modified: int = 0
+    page_captures: dict[date, int] = field(default_factory=dict)
+
+    def add(self, page: SweepPage) -> None:
+        self.pages += 1
+        self.records_listed += len(page.items)
+        self.pages_not_modified += page.reused
+
+    def metadata(self) -> dict[str, int]:
+        return {"pages": self.pages, "records_listed": self.records_listed, "pages_not_modified": self.pages_not_modified}
+
+
+@contextlib.contextmanager
+def api_failures(repo: str) -> Iterator[None]:
+    """Turn the client's typed errors into a step failure that names the repository and URL.
+
+    A refused token, a missing repo or a spent rate limit will not heal in 30 seconds: those fail the step
+    without the retry policy; transient 5xx that outlived the client's own retries may retry.
+    """
+    try:
+        yield
+    except errors.GitHubError as exc:
+        raise dg.Failure(
+            description=f"{type(exc).__name__}: {exc}",
+            metadata={"repository": repo, "url": exc.url or "", "status": exc.status or 0},
+            allow_retries=isinstance(exc, errors.ServerError),
+        ) from None
+
+
+def capture(
+    lake: Lake,
+    entity: str,
+    repo: str,
+    partitions: list[date],
+    pages: Iterable[SweepPage],
+    place: Callable[[list[dict[str, Any]]], set[date]],
+    captured: Captured,
+) -> dict[date, int]:
+    """Write every page under the partitions ``place(items)`` names and publish them all at the end.
+
+    Partitions of the range with no page get an empty manifest: the range is known to hold nothing. On any
+    error nothing is published (the partitions keep their previous capture).
+    """
+    writer = lake.raw_writer(entity, repo, partitions)
+    try:
+        with api_failures(repo):
+            for page in pages:
+                writer.add(page.response.body, place(page.items), page_meta(page))
+                captured.add(page)
+        counts = writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    for part, n in counts.items():
+        captured.page_captures[part] = captured.page_captures.get(part, 0) + n
+    return counts
+
+
+def days_of(field_name: str) -> Callable[[list[dict[str, Any]]], set[date]]:
+    """Placement by the UTC day of a top-level timestamp field (``updated_at``)."""
+
+    def place(items: list[dict[str, Any]]) -> set[date]:
+        return {date.fromisoformat(v[:10]) for item in items if isinstance(v := item.get(field_name), str) and len(v) >= 10}
+
+    return place
