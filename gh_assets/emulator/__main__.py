@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--drift-factor", type=float, default=1.0, help="activity on --drift-day relative to the mean of the other days"
     )
+    p.add_argument("--commits", type=int, default=None, help="commits per repository (default: issues // 2)")
+    p.add_argument(
+        "--many-reviews-fraction", type=float, default=0.005, help="share of pull requests with more than 100 reviews"
+    )
+    p.add_argument(
+        "--many-files-fraction", type=float, default=0.005, help="share of pull requests with more than 100 changed files"
+    )
+    p.add_argument("--archived-repos", type=_csv, default=(), help="comma-separated owner/name list served as archived")
+    p.add_argument("--fork-repos", type=_csv, default=(), help="comma-separated owner/name list served as forks")
     p.add_argument("--warm", action="store_true", help="generate and serialize all data before listening")
     return p
 
@@ -87,6 +96,11 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         bad_data_day=args.bad_data_day,
         drift_day=args.drift_day,
         drift_factor=args.drift_factor,
+        commits_per_repo=args.commits,
+        many_reviews_fraction=args.many_reviews_fraction,
+        many_files_fraction=args.many_files_fraction,
+        archived_repos=args.archived_repos,
+        fork_repos=args.fork_repos,
     )
 
 

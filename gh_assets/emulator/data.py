@@ -596,7 +596,6 @@ class RepoData:
         self.cleared_labels: set[int] = set()
         # further entities (gh_assets.emulator.entities), all generated lazily with their own seeds
         self.entity_seed = _stable_int("entities", store.seed, full_name)
-        self.pr_cache: dict[int, Any] = {}  # number -> serialized pull request pieces
         self.pr_views: dict[tuple[str, str], list[int]] = {}  # (state, sort) -> pull request keys
         self.orig_updated: dict[int, int] = {}  # number -> updated before its first mutation
         self.comment_log: dict[int, list[tuple[int, int]]] = {}  # number -> [(ts, comments added)]
@@ -703,6 +702,9 @@ class DataStore:
             self._repos[name] = None
             self._by_id[_repo_id(self.seed, i, name)] = name
         self._index = {name: i for i, name in enumerate(config.repo_names)}
+        self._owner_spelling: dict[str, str] = {}
+        for name in config.repo_names:
+            self._owner_spelling.setdefault(name.split("/", 1)[0].lower(), name.split("/", 1)[0])
         self.search_cache: OrderedDict[tuple[Any, ...], tuple[int, list[tuple[int, int]]]] = OrderedDict()
         from gh_assets.emulator.entities import Entities  # entities builds on this module's helpers
 
@@ -793,6 +795,8 @@ class DataStore:
         return users
 
     def owner_object(self, owner: str) -> dict[str, Any]:
+        # logins are case-insensitive: one organisation object per owner, spelled as first configured
+        owner = self._owner_spelling.get(owner.lower(), owner)
         uid = 10_000_000 + _stable_int("owner", self.seed, owner) % 90_000_000
         return self._user(owner, uid, "Organization")
 
@@ -1182,7 +1186,7 @@ class DataStore:
                 doc = orjson.loads(self.raw(repo, rec))
                 repo._remove(rec)
                 repo.orig_updated.setdefault(number, rec.updated)
-                repo.pr_cache.pop(number, None)
+                self.entities.forget_pr(repo, number)
                 ts = self._bump(repo)
                 rec.updated = ts
                 doc["updated_at"] = format_ts(ts)

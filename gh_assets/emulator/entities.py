@@ -6,8 +6,8 @@ salt), so issue documents stay byte-identical whether or not these endpoints are
 
 Memory stays proportional to what is asked for: pull request documents are cached as serialized
 pieces (the repository objects in ``head``/``base`` are spliced in when served, not stored per
-pull request); reviews, files, comments and commits are regenerated on demand behind bounded
-LRU caches of serialized bytes. Only two per-repository indexes are eager once used: the
+pull request); pull requests, reviews, files, comments and commits are regenerated on demand
+behind bounded LRU caches of serialized bytes. Only two per-repository indexes are eager once used: the
 timestamps of every issue comment (for ``/issues/comments`` ordering and ``since``) and the
 commit dates (for ``since``/``until``).
 """
@@ -275,9 +275,11 @@ class Entities:
         self.web_flow = orjson.Fragment(orjson.dumps(store._user("web-flow", 19864447, "User")))
         self._repo_bytes: dict[int, tuple[int, bytes]] = {}
         self._fork_bytes: dict[tuple[int, str], bytes] = {}
-        self._lists = _LRU(200_000)  # (kind, repo index, number) -> [review or file bytes]
-        self._comments = _LRU(100_000)  # (repo index, number, seq) -> comment bytes
-        self._commits = _LRU(100_000)  # (repo index, position) -> commit bytes
+        # bounded caches (regenerating is deterministic): ~5 KB per pull request, 1-3 KB per other item
+        self._prs = _LRU(20_000)  # (repo index, number) -> serialized pull request pieces
+        self._lists = _LRU(50_000)  # (kind, repo index, number) -> [review or file bytes]
+        self._comments = _LRU(50_000)  # (repo index, number, seq) -> comment bytes
+        self._commits = _LRU(20_000)  # (repo index, position) -> commit bytes
         self._login_index = {u["login"]: i for i, u in enumerate(self.users)}
 
     # -- repositories ----------------------------------------------------------
@@ -486,10 +488,16 @@ class Entities:
         return cached
 
     def _pr_parts(self, repo: RepoData, rec: IssueRecord) -> tuple[bytes, bytes, bytes, bytes | None]:
-        parts = repo.pr_cache.get(rec.number)
+        key = (repo.index, rec.number)
+        parts = self._prs.get(key)
         if parts is None:
-            parts = repo.pr_cache[rec.number] = self._build_pr(repo, rec)
+            parts = self._build_pr(repo, rec)
+            self._prs.put(key, parts)
         return parts
+
+    def forget_pr(self, repo: RepoData, number: int) -> None:
+        """Drop the cached pull request ``number`` (its issue was mutated)."""
+        self._prs.drop((repo.index, number))
 
     def pr_raw(self, repo: RepoData, rec: IssueRecord) -> bytes:
         p0, p1, p2, head = self._pr_parts(repo, rec)
@@ -581,7 +589,7 @@ class Entities:
                 "repo": _HEAD_MARK.decode()[1:-1],
             },
             "base": {
-                "label": f"{repo.owner}:main",
+                "label": f"{owner['login']}:main",
                 "ref": "main",
                 "sha": _sha("base", self.seed, repo.full_name, number),
                 "user": owner,
