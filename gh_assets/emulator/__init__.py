@@ -1,4 +1,5 @@
-"""GitHub REST API emulator: seeded issue data served over real HTTP on 127.0.0.1.
+"""GitHub REST API emulator: seeded issues, pull requests (reviews, files), issue comments, commits and
+organisation repositories served over real HTTP on 127.0.0.1.
 
 Used by tests, the offline demo and benchmarks so that the real HTTP client is
 exercised end to end (pagination, rate limits, ETags, faults, mutations).

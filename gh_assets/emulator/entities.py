@@ -4,12 +4,16 @@ Everything is derived from the issue data of :mod:`gh_assets.emulator.data` with
 RNG draws: each entity has its own seed (the repository's ``entity_seed`` mixed with a per-kind
 salt), so issue documents stay byte-identical whether or not these endpoints are used.
 
-Memory stays proportional to what is asked for: pull request documents are cached as serialized
-pieces (the repository objects in ``head``/``base`` are spliced in when served, not stored per
-pull request); pull requests, reviews, files, comments and commits are regenerated on demand
-behind bounded LRU caches of serialized bytes. Only two per-repository indexes are eager once used: the
-timestamps of every issue comment (for ``/issues/comments`` ordering and ``since``) and the
-commit dates (for ``since``/``until``).
+A pull request copies its issue fields from the issue document as served (mutations included);
+reviews and comments are timed within the issue's ``created_at`` and its ``updated_at`` before any
+mutation, so they stay consistent when a mutation moves ``updated_at`` later.
+
+Memory stays proportional to what is asked for. Pull requests are cached as serialized pieces
+without their ``head``/``base`` repository objects (spliced in when served); pull requests,
+reviews, files, comments and commits sit behind bounded LRU caches of serialized bytes and are
+regenerated deterministically on a miss. Only two per-repository indexes are kept once used: the
+timestamps of every issue comment (``/issues/comments`` ordering and ``since``) and the commit
+dates (``since``/``until``).
 """
 
 from __future__ import annotations
