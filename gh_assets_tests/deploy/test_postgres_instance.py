@@ -1,7 +1,6 @@
 """The same code location on a PostgreSQL-backed Dagster instance (deploy/dagster.postgres.yaml)."""
 
 import shutil
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -16,15 +15,9 @@ from gh_assets.github.resources import SourcesResource
 from gh_assets.github.sensors import apply_partition_requests, github_repos_sensor
 from gh_assets.marts.assets import mart_issues
 from gh_assets_tests.conftest import make_resources
-from gh_assets_tests.deploy.postgres import Cluster, throwaway_cluster
+from gh_assets_tests.deploy.postgres import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with throwaway_cluster() as c:
-        yield c
 
 
 @pytest.mark.slow
