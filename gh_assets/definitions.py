@@ -6,15 +6,17 @@ import dagster as dg
 
 from gh_assets.environment import build_resources
 from gh_assets.github.assets import issues, raw_issue_pages
-from gh_assets.github.jobs import issues_job
+from gh_assets.github.entity_assets import RAW_ASSETS, STAGED_ASSETS
+from gh_assets.github.jobs import analytics_job, commits_job, daily_job, issues_job
 from gh_assets.github.schedules import github_catch_up_schedule
 from gh_assets.github.sensors import github_issue_changes_sensor, github_repos_sensor
-from gh_assets.marts.assets import mart_issues
+from gh_assets.marts.analytics import analytics_automation_sensor, analytics_marts
+from gh_assets.marts.assets import ENTITY_MARTS, mart_issues
 
 defs = dg.Definitions(
-    assets=[raw_issue_pages, issues, mart_issues],
-    jobs=[issues_job],
-    sensors=[github_repos_sensor, github_issue_changes_sensor],
+    assets=[raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts],
+    jobs=[issues_job, daily_job, commits_job, analytics_job],
+    sensors=[github_repos_sensor, github_issue_changes_sensor, analytics_automation_sensor],
     schedules=[github_catch_up_schedule],
     resources=build_resources(),
 )

@@ -96,10 +96,10 @@ def capture(
     repo: str,
     partitions: list[date],
     pages: Iterable[SweepPage],
-    place: Callable[[list[dict[str, Any]]], set[date]],
+    place: Callable[[SweepPage], set[date]],
     captured: Captured,
 ) -> dict[date, int]:
-    """Write every page under the partitions ``place(items)`` names and publish them all at the end.
+    """Write every page under the partitions ``place(page)`` names and publish them all at the end.
 
     Partitions of the range with no page get an empty manifest: the range is known to hold nothing. On any
     error nothing is published (the partitions keep their previous capture).
@@ -108,7 +108,7 @@ def capture(
     try:
         with api_failures(repo):
             for page in pages:
-                writer.add(page.response.body, place(page.items), page_meta(page))
+                writer.add(page.response.body, place(page), page_meta(page))
                 captured.add(page)
         counts = writer.commit()
     except BaseException:
@@ -119,10 +119,10 @@ def capture(
     return counts
 
 
-def days_of(field_name: str) -> Callable[[list[dict[str, Any]]], set[date]]:
-    """Placement by the UTC day of a top-level timestamp field (``updated_at``)."""
+def days_of(field_name: str) -> Callable[[SweepPage], set[date]]:
+    """Placement by the UTC day of a top-level timestamp field (``updated_at``) of the page's items."""
 
-    def place(items: list[dict[str, Any]]) -> set[date]:
-        return {date.fromisoformat(v[:10]) for item in items if isinstance(v := item.get(field_name), str) and len(v) >= 10}
+    def place(page: SweepPage) -> set[date]:
+        return {date.fromisoformat(v[:10]) for item in page.items if isinstance(v := item.get(field_name), str) and len(v) >= 10}
 
     return place

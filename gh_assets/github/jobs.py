@@ -1,16 +1,43 @@
-"""Jobs over the GitHub assets."""
+"""Jobs over the GitHub assets: one per partitioning (repository x day, repository x month) plus analytics."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from gh_assets.github.assets import ISSUES, RAW_ISSUE_PAGES
-from gh_assets.github.partitions import repo_day_partitions
-from gh_assets.marts.assets import MART_ISSUES
+from gh_assets.github.entity_assets import RAW_ASSETS, STAGED_ASSETS
+from gh_assets.github.partitions import repo_day_partitions, repo_month_partitions
+from gh_assets.marts.analytics import ANALYTICS_KEYS
+from gh_assets.marts.assets import ENTITY_MARTS, MART_ISSUES
 
 issues_job = dg.define_asset_job(
     "github_issues_job",
     selection=dg.AssetSelection.assets(RAW_ISSUE_PAGES, ISSUES, MART_ISSUES),
     partitions_def=repo_day_partitions,
     description="Raw issue pages -> staged issues -> marts.issues for a repository and a range of days.",
+)
+
+_ENTITY_KEYS = [k for a in (*RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS) for k in a.keys]
+_DAILY = dg.AssetSelection.assets(RAW_ISSUE_PAGES, ISSUES, MART_ISSUES, *_ENTITY_KEYS) - dg.AssetSelection.assets(
+    *(k for k in _ENTITY_KEYS if "commit" in k.path[-1])
+)
+
+daily_job = dg.define_asset_job(
+    "github_daily_job",
+    selection=_DAILY,
+    partitions_def=repo_day_partitions,
+    description="Issues, pull requests (with reviews and files) and comments: raw pages -> staged -> marts, per repository and range of days.",
+)
+
+commits_job = dg.define_asset_job(
+    "github_commits_job",
+    selection=dg.AssetSelection.assets(*(k for k in _ENTITY_KEYS if "commit" in k.path[-1])),
+    partitions_def=repo_month_partitions,
+    description="Commits: raw pages -> staged -> marts.commits, per repository and range of months.",
+)
+
+analytics_job = dg.define_asset_job(
+    "analytics_job",
+    selection=dg.AssetSelection.assets(*ANALYTICS_KEYS),
+    description="Rebuild the analytics marts from the entity marts.",
 )

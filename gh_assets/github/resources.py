@@ -25,6 +25,9 @@ class GitHubResource(dg.ConfigurableResource):
         default=3600.0, description="Wait at most this long for a spent rate limit to reset, else fail clearly."
     )
     per_page: int = Field(default=100, ge=1, le=100)
+    detail_concurrency: int = Field(
+        default=4, ge=1, le=32, description="Pull requests whose reviews and files are fetched at the same time."
+    )
 
     def client(self) -> GitHubClient:
         return GitHubClient(

@@ -1,79 +1,121 @@
-"""Mart assets in DuckDB, loaded from the staged Parquet of the lake."""
+"""Mart assets in DuckDB, loaded from the staged Parquet of the lake: one table per GitHub entity.
 
+Every mart is rebuilt per repository from all of that repository's staged partitions in one transaction
+(``sql/<table>_load.sql``), so any rerun, in any order, leaves identical rows; a blocking check compares its
+rows with what ``sql/<table>_expected.sql`` computes from the staged files.
+"""
 
 import time
+from collections.abc import Callable
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from gh_assets.github.assets import FRESHNESS, ISSUES
-from gh_assets.github.partitions import days_by_repo, repo_day_partitions
-from gh_assets.marts.sql import run_sql
+from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS
+from gh_assets.github.partitions import days_by_repo, months_by_repo, repo_day_partitions, repo_month_partitions
+from gh_assets.marts.sql import run_sql, statements
 from gh_assets.resources import LakeResource
 
 MART_ISSUES = dg.AssetKey(["marts", "issues"])
 
 
-@dg.asset(
-    key=MART_ISSUES,
-    deps=[ISSUES],
-    partitions_def=repo_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb",
-    group_name="marts",
-    kinds={"duckdb", "sql"},
-    freshness_policy=FRESHNESS,
-    check_specs=[
-        dg.AssetCheckSpec(
-            "issues_reconciled",
-            asset=MART_ISSUES,
-            description="Each loaded repository has exactly one mart row per distinct staged issue id.",
-        )
-    ],
-)
-def mart_issues(context: dg.AssetExecutionContext, lake: LakeResource, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """One row per issue: the latest version across every staged partition of its repository."""
-    store = lake.lake
-    started = time.monotonic()
-    loaded: dict[str, int] = {}
-    mismatches: dict[str, str] = {}
-    with duckdb.get_connection() as con:
-        run_sql(con, "issues_create")
-        for repo in days_by_repo(context.partition_keys):
-            glob = store.parquet_glob("staged", "issues", repo)
-            if not list(store.repo_dir("staged", "issues", repo).glob("date=*/*.parquet")):
-                raise FileNotFoundError(f"no staged issues for {repo} under {store.repo_dir('staged', 'issues', repo)}")
-            con.execute("BEGIN TRANSACTION")
-            try:
-                run_sql(con, "issues_load", {"repository": repo, "staged_glob": glob})
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            (mart_rows,) = con.execute("SELECT count(*) FROM marts.issues WHERE repository = ?", [repo]).fetchone()
-            # (id, number), not id alone: one id on two issue numbers in different days is corrupt data that
-            # "latest wins" would silently fold into one row.
-            (staged_ids,) = con.execute(
-                "SELECT count(*) FROM (SELECT DISTINCT id, number FROM read_parquet(?, hive_partitioning = false))", [glob]
-            ).fetchone()
-            loaded[repo] = mart_rows
-            if mart_rows != staged_ids:
-                mismatches[repo] = f"mart {mart_rows} rows, staged {staged_ids} distinct (id, number)"
-        (total,) = con.execute("SELECT count(*) FROM marts.issues").fetchone()
-    return dg.MaterializeResult(
-        metadata={
-            "rows_in_loaded_repos": sum(loaded.values()),
-            "table_rows": total,
-            "repositories_loaded": len(loaded),
-            "duration_seconds": round(time.monotonic() - started, 3),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="issues_reconciled",
-                asset_key=MART_ISSUES,
-                passed=not mismatches,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"repositories": len(loaded), "mismatches": dg.MetadataValue.json(mismatches)},
-            )
+def build_mart_asset(
+    table: str,
+    staged: dg.AssetKey,
+    partitions_def: dg.PartitionsDefinition,
+    by_repo: Callable[[list[str]], dict[str, list]],
+    description: str,
+) -> dg.AssetsDefinition:
+    """``marts.<table>`` from the staged entity of the same name (``staged/<table>/repo=...``)."""
+    key = dg.AssetKey(["marts", table])
+    check = f"{table}_reconciled"
+
+    @dg.asset(
+        key=key,
+        deps=[staged],
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="duckdb",
+        group_name="marts",
+        kinds={"duckdb", "sql"},
+        freshness_policy=FRESHNESS,
+        description=description,
+        check_specs=[
+            dg.AssetCheckSpec(check, asset=key, description=f"Each loaded repository's rows of marts.{table} = what the staged files call for.")
         ],
     )
+    def _mart(context: dg.AssetExecutionContext, lake: LakeResource, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        store = lake.lake
+        started = time.monotonic()
+        loaded: dict[str, int] = {}
+        mismatches: dict[str, str] = {}
+        with duckdb.get_connection() as con:
+            run_sql(con, f"{table}_create")
+            for repo in by_repo(context.partition_keys):
+                glob = store.parquet_glob("staged", table, repo)
+                if not list(store.repo_dir("staged", table, repo).glob("date=*/*.parquet")):
+                    raise FileNotFoundError(f"no staged {table} for {repo} under {store.repo_dir('staged', table, repo)}")
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    run_sql(con, f"{table}_load", {"repository": repo, "staged_glob": glob})
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                (rows,) = con.execute(f"SELECT count(*) FROM marts.{table} WHERE repository = ?", [repo]).fetchone()
+                (expected,) = con.execute(*_one(f"{table}_expected", {"staged_glob": glob})).fetchone()
+                loaded[repo] = rows
+                if rows != expected:
+                    mismatches[repo] = f"mart {rows} rows, staged calls for {expected}"
+            (total,) = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()
+        return dg.MaterializeResult(
+            metadata={
+                "rows_in_loaded_repos": sum(loaded.values()),
+                "table_rows": total,
+                "repositories_loaded": len(loaded),
+                "duration_seconds": round(time.monotonic() - started, 3),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=check,
+                    asset_key=key,
+                    passed=not mismatches,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={"repositories": len(loaded), "mismatches": dg.MetadataValue.json(mismatches)},
+                )
+            ],
+        )
+
+    return _mart
+
+
+def _one(name: str, params: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The single statement of ``sql/<name>.sql`` with its parameters, for a query that returns a value."""
+    (statement,) = statements(name)
+    return statement, params
+
+
+def _staged(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["github", name])
+
+
+mart_issues = build_mart_asset(
+    "issues", ISSUES, repo_day_partitions, days_by_repo, "One row per issue: the latest version across every staged partition of its repository."
+)
+mart_pull_requests = build_mart_asset(
+    PULL_REQUESTS.name, _staged(PULL_REQUESTS.name), repo_day_partitions, days_by_repo, "One row per pull request at its latest version."
+)
+mart_reviews = build_mart_asset(
+    REVIEWS.name, _staged(REVIEWS.name), repo_day_partitions, days_by_repo, "The reviews of every pull request as of its newest capture."
+)
+mart_pr_files = build_mart_asset(
+    PR_FILES.name, _staged(PR_FILES.name), repo_day_partitions, days_by_repo, "The files changed by every pull request as of its newest capture."
+)
+mart_issue_comments = build_mart_asset(
+    ISSUE_COMMENTS.name, _staged(ISSUE_COMMENTS.name), repo_day_partitions, days_by_repo, "One row per issue or PR conversation comment."
+)
+mart_commits = build_mart_asset(
+    COMMITS.name, _staged(COMMITS.name), repo_month_partitions, months_by_repo, "One row per commit, with the git identity and the linked account."
+)
+ENTITY_MARTS = [mart_pull_requests, mart_reviews, mart_pr_files, mart_issue_comments, mart_commits]

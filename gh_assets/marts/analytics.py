@@ -1,0 +1,71 @@
+"""Analytics marts in DuckDB, derived from the entity marts: lead times, turnaround, activity, health.
+
+Each table is rebuilt whole by ``sql/analytics_<table>.sql`` (``CREATE OR REPLACE TABLE ... AS``) in one
+transaction, so a rerun leaves identical tables. The asset is unpartitioned and follows its upstream marts
+on its own: its automation condition requests it once any of them has new data, and the automation sensor
+that evaluates it is declared running.
+"""
+
+import time
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from gh_assets.marts.assets import ENTITY_MARTS, MART_ISSUES
+from gh_assets.marts.sql import run_sql
+
+ANALYTICS = (
+    ("pr_lead_times", "One row per pull request: time to first review (not by the author) and to merge, review and file counts."),
+    ("review_turnaround", "Repository x reviewer x month: reviews given, approvals, change requests, median hours after the PR opened."),
+    ("issue_response_times", "One row per issue: time to the first comment by someone other than the author, and to close."),
+    ("commit_activity_monthly", "Repository x author (login, else git e-mail) x month: commits and merge commits."),
+    ("contributor_stats", "Repository x login: issues and PRs opened, PRs merged, reviews given, commits, comments, first/last activity."),
+    ("repo_health_daily", "Repository x day: issues opened/closed, PRs opened/merged, commits, comments, running net of open issues."),
+)
+ANALYTICS_KEYS = [dg.AssetKey(["marts", name]) for name, _ in ANALYTICS]
+BASE_TABLES = ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits")
+UPSTREAM = [MART_ISSUES, *(a.key for a in ENTITY_MARTS)]
+
+# Eager, but not held back by upstream partitions that were never loaded (every repo x day of 2020 onwards
+# is a partition; most will never exist). The analytics are rebuilt from whatever the marts hold.
+AUTOMATION = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(key, deps=UPSTREAM, description=description, group_name="analytics", kinds={"duckdb", "sql"}, automation_condition=AUTOMATION)
+        for key, (_, description) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True)
+    ],
+    pool="duckdb",
+    can_subset=False,
+)
+def analytics_marts(duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
+    """Rebuild every analytics table from the entity marts (tables that were never loaded count as empty)."""
+    started = time.monotonic()
+    with duckdb.get_connection() as con:
+        for table in BASE_TABLES:
+            run_sql(con, f"{table}_create")
+        rows: dict[str, int] = {}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, _ in ANALYTICS:
+                run_sql(con, f"analytics_{name}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        for name, _ in ANALYTICS:
+            (rows[name],) = con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()
+    seconds = round(time.monotonic() - started, 3)
+    for key, (name, _) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True):
+        yield dg.MaterializeResult(asset_key=key, metadata={"rows": rows[name], "duration_seconds": seconds})
+
+
+analytics_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "analytics_automation_sensor",
+    target=dg.AssetSelection.assets(*ANALYTICS_KEYS),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Rebuilds the analytics marts after their upstream marts change.",
+)

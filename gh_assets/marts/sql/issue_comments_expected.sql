@@ -1,0 +1,1 @@
+SELECT count(DISTINCT id) FROM read_parquet($staged_glob, hive_partitioning = false, union_by_name = true);

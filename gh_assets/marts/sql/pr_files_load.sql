@@ -1,0 +1,9 @@
+-- Rebuild one repository's rows of marts.pr_files: for each PR, the files of its newest staged partition.
+DELETE FROM marts.pr_files WHERE repository = $repository;
+
+INSERT INTO marts.pr_files BY NAME
+SELECT * EXCLUDE (fetched_at)
+FROM read_parquet($staged_glob, hive_partitioning = false, union_by_name = true)
+WHERE repository = $repository
+QUALIFY partition_date = max(partition_date) OVER (PARTITION BY pull_number)
+    AND row_number() OVER (PARTITION BY pull_number, filename ORDER BY partition_date DESC, fetched_at DESC) = 1;
