@@ -68,15 +68,14 @@ class RunOutcome:
     error: str | None
 
 
-def _run_range(instance: dg.DagsterInstance, repo: str, start: date, end: date) -> RunOutcome:
-    """One run of the issues job over ``[start, end]`` of one repository (a single paginated sweep)."""
+def _execute(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str], selection: list | None) -> tuple[bool, list[tuple[str, str, str]], str | None]:
+    """One in-process run of ``job_name``: success, its checks ``(asset, check, outcome)`` and the first error."""
     from gh_assets.definitions import defs
-    from gh_assets.github.partitions import range_tags
 
-    job = defs.resolve_job_def("github_issues_job")
-    result = job.execute_in_process(
+    result = defs.resolve_job_def(job_name).execute_in_process(
         instance=instance,
-        tags={**range_tags(repo, start, end), "gh_assets/launched_by": "cli"},
+        tags={**tags, "gh_assets/launched_by": "cli"},
+        asset_selection=selection,
         run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("GH_ASSETS_LOG_LEVEL", "WARNING")}}}},
         raise_on_error=False,
     )
@@ -95,7 +94,47 @@ def _run_range(instance: dg.DagsterInstance, repo: str, start: date, end: date) 
         else:
             failed_checks = [f"{asset}:{name}" for asset, name, outcome in checks if outcome == "failed"]
             error = f"blocking checks failed: {', '.join(failed_checks)}" if failed_checks else "the run failed"
-    return RunOutcome(repo, start, end, result.success, checks, error)
+    return result.success, checks, error
+
+
+def _run_range(
+    instance: dg.DagsterInstance, repo: str, start: date, end: date, entities: Sequence[str] | None = None, *, replay: bool = False
+) -> RunOutcome:
+    """The runs that materialise ``entities`` of one repository over ``[start, end]``.
+
+    One run of the daily job (a single sweep per entity over the range) and, for commits, one run of the
+    commits job over the months the range touches. ``replay`` rebuilds staged tables and marts from the
+    stored raw pages without a request.
+    """
+    from gh_assets.github.jobs import commits_job, daily_job, entity_selection
+    from gh_assets.github.partitions import month_range_tags, range_tags
+
+    from gh_assets.github.jobs import ENTITY_CHOICES
+
+    daily, monthly = entity_selection(list(entities or ENTITY_CHOICES), replay=replay)
+    success, checks, error = True, [], None
+    runs = []
+    if daily:
+        runs.append((daily_job.name, range_tags(repo, start, end), daily))
+    if monthly:
+        runs.append((commits_job.name, month_range_tags(repo, start, end), monthly))
+    for job_name, tags, selection in runs:
+        ok, run_checks, run_error = _execute(instance, job_name, tags, selection)
+        checks += run_checks
+        if not ok:
+            success, error = False, error or run_error
+    return RunOutcome(repo, start, end, success, checks, error)
+
+
+def _run_analytics(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> None:
+    """Rebuild the analytics marts once after the repositories' runs (the automation sensor does it under the daemon)."""
+    if not outcomes or not any(o.success for o in outcomes):
+        return
+    from gh_assets.github.jobs import analytics_job
+
+    first, last = min(o.start for o in outcomes), max(o.end for o in outcomes)
+    ok, checks, error = _execute(instance, analytics_job.name, {}, None)
+    outcomes.append(RunOutcome("(analytics marts)", first, last, ok, checks, error))
 
 
 def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
@@ -106,7 +145,7 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
 
     lake = data_dir / "lake"
     warehouse = data_dir / WAREHOUSE_FILE
-    print("\nRuns (one per repository, a single sweep over its range of days):")
+    print("\nRuns (per repository: one over its range of days, one over its months of commits; a single sweep per entity):")
     for o in outcomes:
         status = "ok" if o.success else f"FAILED - {o.error}"
         print(f"  {o.repo:<24} {o.start} .. {o.end}  {status}")
@@ -128,9 +167,12 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
         files = list(lake.glob(glob))
         return pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
 
-    print(f"  {'lake  raw/issues (pages)':<34} {sum(1 for _ in lake.glob('raw/issues/*/*/pages/*'))}")
-    print(f"  {'lake  staged/issues':<34} {count('staged/issues/*/*/*.parquet')}")
-    print(f"  {'lake  quarantine/issues':<34} {count('quarantine/issues/*/*/*.parquet')}")
+    for raw in ("issues", "pulls", "reviews", "pr_files", "issue_comments", "commits"):
+        print(f"  {f'lake  raw/{raw} (pages)':<38} {sum(1 for _ in lake.glob(f'raw/{raw}/*/*/pages/*'))}")
+    for table in ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits"):
+        print(f"  {f'lake  staged/{table}':<38} {count(f'staged/{table}/*/*/*.parquet')}")
+    quarantined = sum(count(f"quarantine/{t}/*/*/*.parquet") for t in ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits"))
+    print(f"  {'lake  quarantine (all entities)':<38} {quarantined}")
     if warehouse.exists():
         with duckdb.connect(str(warehouse), read_only=True) as con:
             rows = con.execute(
@@ -138,7 +180,7 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
             ).fetchall()
             for (table,) in rows:
                 (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-                print(f"  {'duckdb ' + table:<34} {n}")
+                print(f"  {'duckdb ' + table:<38} {n}")
             per_repo = con.execute(
                 "SELECT repository, count(*), count(*) FILTER (WHERE state = 'open'), count(*) FILTER (WHERE is_pull_request) "
                 "FROM marts.issues GROUP BY 1 ORDER BY 1"
@@ -178,6 +220,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 continue
             print(f"materialising {repo} {start} .. {last} ...", flush=True)
             outcomes.append(_run_range(instance, repo, start, last))
+        _run_analytics(instance, outcomes)
     _print_summary(outcomes, data_dir)
     return 0 if all(o.success for o in outcomes) else 1
 
@@ -214,26 +257,69 @@ def cmd_dev(args: argparse.Namespace) -> int:
             emulator.stop()
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from gh_assets.environment import data_dir
-
+def _repos_of(args: argparse.Namespace) -> list[str]:
+    """``--repo`` names (validated) plus every repository of each ``--org`` (listed from the API)."""
     repos = []
-    for repo in args.repo:
+    for repo in args.repo or []:
         try:
             repos.append(validate_repo_name(repo))
         except ValueError as exc:
             raise CliError(f"--repo {exc}") from None
+    for org in getattr(args, "org", None) or []:
+        from gh_assets.config import OrgSource
+        from gh_assets.environment import build_resources
+        from gh_assets.github.orgs import org_repos
+
+        try:
+            source = OrgSource(org=org)
+        except ValueError as exc:
+            raise CliError(f"--org {org!r} is not a valid GitHub organisation name") from exc
+        with build_resources()["github"].client() as client:
+            found = org_repos(client, source)
+        if not found:
+            raise CliError(f"--org {org}: the organisation lists no active, non-fork repositories")
+        repos += [r for r in found if r not in repos]
+    if not repos:
+        raise CliError("name at least one --repo or --org")
+    return repos
+
+
+def _entities_of(value: str) -> list[str]:
+    from gh_assets.github.jobs import ENTITY_CHOICES
+
+    entities = [e.strip() for e in value.split(",") if e.strip()]
+    unknown = sorted(set(entities) - set(ENTITY_CHOICES))
+    if unknown or not entities:
+        raise argparse.ArgumentTypeError(f"unknown entities {unknown or value!r}; choose from {','.join(ENTITY_CHOICES)}")
+    return entities
+
+
+def _materialise_ranges(args: argparse.Namespace, *, replay: bool) -> int:
+    from gh_assets.environment import data_dir
+
+    repos = _repos_of(args)
     start, end = args.start, args.end
     if end < start:
         raise CliError(f"--end {end} is before --start {start}")
     instance = _instance(None if os.environ.get("DAGSTER_HOME") else DEMO_DAGSTER_HOME)
     _ensure_partitions(instance, repos)
-    outcomes = [_run_range(instance, repo, start, end) for repo in repos]
+    outcomes = [_run_range(instance, repo, start, end, args.entities, replay=replay) for repo in repos]
+    _run_analytics(instance, outcomes)
     _print_summary(outcomes, data_dir())
     failed = [o for o in outcomes if not o.success]
     if failed:
-        raise CliError(" ".join(f"Ingesting {o.repo} {o.start}..{o.end} failed: {o.error}" for o in failed))
+        verb = "Replaying" if replay else "Ingesting"
+        raise CliError(" ".join(f"{verb} {o.repo} {o.start}..{o.end} failed: {o.error}" for o in failed))
     return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    return _materialise_ranges(args, replay=False)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Staged tables and marts rebuilt from the stored raw pages: no request reaches the API."""
+    return _materialise_ranges(args, replay=True)
 
 
 def cmd_repos(args: argparse.Namespace) -> int:
@@ -294,11 +380,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=90, help="days of emulated history")
     demo.set_defaults(func=cmd_demo)
 
-    ingest = sub.add_parser("ingest", help="materialise raw pages, staged issues and marts for repositories and days")
-    ingest.add_argument("--repo", action="append", required=True, metavar="OWNER/NAME")
-    ingest.add_argument("--start", type=_day, required=True, metavar="YYYY-MM-DD")
-    ingest.add_argument("--end", type=_day, required=True, metavar="YYYY-MM-DD")
-    ingest.set_defaults(func=cmd_ingest)
+    from gh_assets.github.jobs import ENTITY_CHOICES
+
+    for name, func, text in (
+        ("ingest", cmd_ingest, "fetch raw pages and build staged tables and marts for repositories and days"),
+        ("replay", cmd_replay, "rebuild staged tables and marts from the stored raw pages, with no API request"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--repo", action="append", metavar="OWNER/NAME")
+        if name == "ingest":
+            command.add_argument("--org", action="append", metavar="ORG", help="every active, non-fork repository of the organisation")
+        command.add_argument("--start", type=_day, required=True, metavar="YYYY-MM-DD")
+        command.add_argument("--end", type=_day, required=True, metavar="YYYY-MM-DD")
+        command.add_argument(
+            "--entities", type=_entities_of, default=list(ENTITY_CHOICES), metavar="LIST", help=f"comma-separated, default all: {','.join(ENTITY_CHOICES)}"
+        )
+        command.set_defaults(func=func)
 
     dev = sub.add_parser("dev", help="start dagster dev on this code location (with the emulator when offline)")
     dev.add_argument("--config", type=Path, default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from datetime import date
@@ -69,11 +70,42 @@ class RepoSource(BaseModel):
         return validate_repo_name(value)
 
 
+class OrgSource(BaseModel):
+    """Every repository of a GitHub organisation (``/orgs/{org}/repos``), filtered by name and kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    org: str
+    include: Annotated[list[str], Field(default_factory=lambda: ["*"])]  # fnmatch patterns on the repository name
+    exclude: Annotated[list[str], Field(default_factory=list)]
+    archived: bool = False  # include archived repositories
+    forks: bool = False  # include forks
+    start: date | None = None
+
+    @field_validator("org")
+    @classmethod
+    def _valid_org(cls, value: str) -> str:
+        validate_repo_name(f"{value}/x")
+        return value
+
+    def selects(self, name: str, *, archived: bool, fork: bool) -> bool:
+        """Whether the org's repository ``name`` (without the owner) is kept."""
+        if (archived and not self.archived) or (fork and not self.forks):
+            return False
+        if not any(fnmatch.fnmatchcase(name, p) for p in self.include):
+            return False
+        return not any(fnmatch.fnmatchcase(name, p) for p in self.exclude)
+
+
 class GitHubSources(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     start: date = Field(description="First day to ingest for repositories that give no start of their own.")
     repos: Annotated[list[RepoSource], Field(default_factory=list)]
+    orgs: Annotated[list[OrgSource], Field(default_factory=list)]
+    commit_history_months: Annotated[int, Field(ge=1)] = Field(
+        default=6, description="Months of commits a first load fetches (from the later of this and the repo's start)."
+    )
 
     @field_validator("repos", mode="before")
     @classmethod
@@ -81,6 +113,13 @@ class GitHubSources(BaseModel):
         # A bare string is shorthand for {name: ...}.
         if isinstance(value, list):
             return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("orgs", mode="before")
+    @classmethod
+    def _orgs_as_entries(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"org": v} if isinstance(v, str) else v for v in value]
         return value
 
     @model_validator(mode="after")
@@ -91,6 +130,11 @@ class GitHubSources(BaseModel):
             if key in seen:
                 raise ValueError(f"repos[{index}]: {repo.name!r} is listed twice")
             seen.add(key)
+        orgs: set[str] = set()
+        for index, org in enumerate(self.orgs):
+            if org.org.lower() in orgs:
+                raise ValueError(f"orgs[{index}]: {org.org!r} is listed twice")
+            orgs.add(org.org.lower())
         return self
 
     def start_of(self, repo: RepoSource) -> date:
@@ -127,13 +171,24 @@ class SourcesConfig(BaseModel):
 
     @property
     def repo_names(self) -> list[str]:
+        """The repositories listed by name (an org's repositories are known only after listing it)."""
         return [r.name for r in self.github.repos]
 
     def repo_start(self, name: str) -> date:
         for repo in self.github.repos:
             if repo.name == name:
                 return self.github.start_of(repo)
+        owner = name.split("/", 1)[0].lower()
+        for org in self.github.orgs:
+            if org.org.lower() == owner:
+                return org.start or self.github.start
         raise KeyError(name)
+
+    def with_org_repos(self, org_repos: list[str]) -> SourcesConfig:
+        """This config with the listed repositories of its orgs added as repos (explicit entries win)."""
+        known = {r.lower() for r in self.repo_names}
+        extra = [RepoSource(name=r, start=self.repo_start(r)) for r in org_repos if r.lower() not in known]
+        return self.model_copy(update={"github": self.github.model_copy(update={"repos": [*self.github.repos, *extra], "orgs": []})})
 
 
 def config_path(path: str | os.PathLike[str] | None = None) -> Path:

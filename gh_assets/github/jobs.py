@@ -41,3 +41,38 @@ analytics_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*ANALYTICS_KEYS),
     description="Rebuild the analytics marts from the entity marts.",
 )
+
+ENTITY_CHOICES = ("issues", "pulls", "reviews", "files", "comments", "commits")
+_RAW_PULLS = ["github/raw_pull_pages"]
+_RAW_DETAILS = [*_RAW_PULLS, "github/raw_review_pages", "github/raw_pr_file_pages"]
+_ENTITY_ASSETS = {
+    "issues": ["github/raw_issue_pages", "github/issues", "marts/issues"],
+    "pulls": [*_RAW_PULLS, "github/pull_requests", "marts/pull_requests"],
+    "reviews": [*_RAW_DETAILS, "github/reviews", "marts/reviews"],  # reviews are fetched for the PRs listed
+    "files": [*_RAW_DETAILS, "github/pr_files", "marts/pr_files"],
+    "comments": ["github/raw_issue_comment_pages", "github/issue_comments", "marts/issue_comments"],
+    "commits": ["github/raw_commit_pages", "github/commits", "marts/commits"],
+}
+
+
+def entity_selection(entities: list[str], *, replay: bool = False) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
+    """The day-partitioned and month-partitioned asset keys that materialise ``entities``.
+
+    ``replay`` leaves out the raw assets: staged tables and marts are rebuilt from the stored pages alone.
+    """
+    unknown = sorted(set(entities) - set(ENTITY_CHOICES))
+    if unknown:
+        raise ValueError(f"unknown entities {unknown}; choose from {', '.join(ENTITY_CHOICES)}")
+    daily: list[dg.AssetKey] = []
+    monthly: list[dg.AssetKey] = []
+    for entity in ENTITY_CHOICES:
+        if entity not in entities:
+            continue
+        for path in _ENTITY_ASSETS[entity]:
+            key = dg.AssetKey.from_user_string(path)
+            if replay and key.path[-1].startswith("raw_"):
+                continue
+            target = monthly if entity == "commits" else daily
+            if key not in target:
+                target.append(key)
+    return daily, monthly

@@ -4,16 +4,16 @@ from datetime import timedelta
 
 import dagster as dg
 
-from gh_assets.github.jobs import issues_job
+from gh_assets.github.jobs import daily_job
 from gh_assets.github.partitions import REPOS_PARTITION, range_tags
 
 
 @dg.schedule(
     name="github_catch_up_schedule",
-    job=issues_job,
+    job=daily_job,
     cron_schedule="30 3 * * *",
     execution_timezone="UTC",
-    description="Once a day, re-materialise yesterday's partition of every repository to catch late edits.",
+    description="Once a day, re-materialise yesterday's partition (issues, pull requests, reviews, files, comments) of every repository to catch late edits.",
 )
 def github_catch_up_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     yesterday = (context.scheduled_execution_time - timedelta(days=1)).date()

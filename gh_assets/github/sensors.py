@@ -1,4 +1,9 @@
-"""Sensors of the GitHub source: keep the repository partitions in step with the sources config."""
+"""Sensors of the GitHub source: repository partitions follow the sources config; changes are polled with ETags.
+
+One conditional request per repository on ``/issues`` covers issues, pull requests and comments: GitHub
+bumps an issue's ``updated_at`` when its PR or its comments change, so the daily job re-run for the changed
+days picks all of them up.
+"""
 
 
 import json
@@ -10,29 +15,50 @@ import dagster as dg
 from gh_assets.config import SourcesConfig
 from gh_assets.github import errors
 from gh_assets.github.client import GitHubClient, Response
-from gh_assets.github.jobs import issues_job
-from gh_assets.github.partitions import REPOS_PARTITION, range_tags, repo_partitions
+from gh_assets.github.jobs import commits_job, daily_job
+from gh_assets.github.orgs import expand
+from gh_assets.github.partitions import REPOS_PARTITION, month_range_tags, range_tags, repo_partitions
 from gh_assets.github.resources import GitHubResource, SourcesResource
 
 
+def commit_start(config: SourcesConfig, repo: str, today: date) -> date:
+    """First month of a first load's commits: the repo's start, or ``commit_history_months`` back if later."""
+    months = config.github.commit_history_months
+    index = today.year * 12 + today.month - 1 - months
+    floor = date(index // 12, index % 12 + 1, 1)
+    return max(config.repo_start(repo), floor).replace(day=1)
+
+
 def plan_repo_sync(config: SourcesConfig, existing: list[str], today: datetime) -> dg.SensorResult:
-    """Partitions to add and remove, and one first-load run per new repository (its start date to today)."""
+    """Partitions to add and remove, and the first loads of each new repository.
+
+    A first load is two runs: the day-partitioned entities (issues, pull requests with reviews and files,
+    comments) from the repo's start to today, and its commits over the last ``commit_history_months``.
+    ``config`` lists repositories by name (expand its orgs first: :func:`gh_assets.github.orgs.expand`).
+    """
     wanted = config.repo_names
     added = [repo for repo in wanted if repo not in existing]
     removed = [repo for repo in existing if repo not in wanted]
     requests = []
+    end = today.date()
     for repo in added:
         start = config.repo_start(repo)
-        end = today.date()
         if start > end:
             continue
-        requests.append(
+        months_from = commit_start(config, repo, end)
+        requests += [
             dg.RunRequest(
+                job_name=daily_job.name,
                 # The run key makes a repeated tick harmless: the same repo and start never launch twice.
                 run_key=f"first-load:{repo}:{start.isoformat()}",
                 tags={**range_tags(repo, start, end), "gh_assets/reason": "first-load"},
-            )
-        )
+            ),
+            dg.RunRequest(
+                job_name=commits_job.name,
+                run_key=f"first-load-commits:{repo}:{months_from.isoformat()}",
+                tags={**month_range_tags(repo, months_from, end), "gh_assets/reason": "first-load"},
+            ),
+        ]
     partition_requests = []
     if added:
         partition_requests.append(repo_partitions.build_add_request(added))
@@ -59,13 +85,16 @@ def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResu
 
 @dg.sensor(
     name="github_repos_sensor",
-    job=issues_job,
+    jobs=[daily_job, commits_job],
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds and removes repository partitions as the sources config changes; first-loads new repositories.",
 )
-def github_repos_sensor(context: dg.SensorEvaluationContext, sources: SourcesResource) -> dg.SensorResult:
+def github_repos_sensor(context: dg.SensorEvaluationContext, sources: SourcesResource, github: GitHubResource) -> dg.SensorResult:
     config = sources.load()  # a bad config raises with the file and field: the tick shows the error
+    if config.github.orgs:
+        with github.client() as client:
+            config = expand(client, config)  # one listing per org; a failure fails the tick, changing nothing
     existing = list(context.instance.get_dynamic_partitions(REPOS_PARTITION))
     result = plan_repo_sync(config, existing, datetime.now(tz=UTC))
     added = [r for req in result.dynamic_partitions_requests or [] if isinstance(req, dg.AddDynamicPartitionsRequest) for r in req.partition_keys]
@@ -122,7 +151,7 @@ def poll_changes(
 
 @dg.sensor(
     name="github_issue_changes_sensor",
-    job=issues_job,
+    job=daily_job,
     minimum_interval_seconds=300,
     description="Per repository, a conditional request (ETag in the cursor) for the newest update; runs only what changed.",
 )

@@ -14,8 +14,14 @@ from gh_assets.github.sensors import apply_partition_requests, github_issue_chan
 
 
 def evaluate(instance: dg.DagsterInstance, config: Path) -> dg.SensorResult:
-    context = dg.build_sensor_context(instance=instance, resources={"sources": SourcesResource(path=str(config))})
+    context = dg.build_sensor_context(
+        instance=instance, resources={"sources": SourcesResource(path=str(config)), "github": GitHubResource(api_url="http://127.0.0.1:9")}
+    )
     return github_repos_sensor(context)
+
+
+def daily(result: dg.SensorResult) -> list[dg.RunRequest]:
+    return [r for r in result.run_requests if r.job_name == "github_daily_job"]
 
 
 def test_sensor_adds_and_removes_repo_partitions(instance: dg.DagsterInstance, tmp_path: Path) -> None:
@@ -24,9 +30,11 @@ def test_sensor_adds_and_removes_repo_partitions(instance: dg.DagsterInstance, t
     result = evaluate(instance, config)
     adds = [r for r in result.dynamic_partitions_requests if isinstance(r, dg.AddDynamicPartitionsRequest)]
     assert [list(r.partition_keys) for r in adds] == [["a/one", "b/two"]]
-    first = {r.tags["dagster/asset_partition_range_start"]: r for r in result.run_requests}
+    first = {r.tags["dagster/asset_partition_range_start"]: r for r in daily(result)}
     assert set(first) == {"2025-01-01|a/one", "2025-03-01|b/two"}
     assert all(r.run_key and r.tags["dagster/asset_partition_range_end"].endswith(("|a/one", "|b/two")) for r in result.run_requests)
+    commits = [r for r in result.run_requests if r.job_name == "github_commits_job"]
+    assert len(commits) == 2 and len(result.run_requests) == 4
     apply_partition_requests(instance, result)
     assert sorted(instance.get_dynamic_partitions(REPOS_PARTITION)) == ["a/one", "b/two"]
 
@@ -39,7 +47,7 @@ def test_sensor_adds_and_removes_repo_partitions(instance: dg.DagsterInstance, t
     changed = evaluate(instance, config)
     apply_partition_requests(instance, changed)
     assert sorted(instance.get_dynamic_partitions(REPOS_PARTITION)) == ["b/two", "c/three"]
-    assert [r.tags["dagster/asset_partition_range_start"] for r in changed.run_requests] == ["2025-01-01|c/three"]
+    assert [r.tags["dagster/asset_partition_range_start"] for r in daily(changed)] == ["2025-01-01|c/three"]
 
 
 def test_sensor_with_bad_config_raises_naming_the_field(instance: dg.DagsterInstance, tmp_path: Path) -> None:
