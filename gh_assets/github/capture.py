@@ -105,10 +105,14 @@ def capture(
     error nothing is published (the partitions keep their previous capture).
     """
     writer = lake.raw_writer(entity, repo, partitions)
+    in_range = set(partitions)
     try:
         with api_failures(repo):
             for page in pages:
-                writer.add(page.response.body, place(page), page_meta(page))
+                # A page with nothing in the range (the empty page after a full last one, a page of newer items)
+                # is kept under the range's last partition: its ETag makes the next sweep's request free.
+                targets = place(page) & in_range or {partitions[-1]}
+                writer.add(page.response.body, targets, page_meta(page))
                 captured.add(page)
         counts = writer.commit()
     except BaseException:
