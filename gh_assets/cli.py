@@ -70,9 +70,10 @@ class RunOutcome:
 
 def _execute(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str], selection: list | None) -> tuple[bool, list[tuple[str, str, str]], str | None]:
     """One in-process run of ``job_name``: success, its checks ``(asset, check, outcome)`` and the first error."""
-    from gh_assets.definitions import defs
+    from gh_assets.definitions import build_defs
 
-    result = defs.resolve_job_def(job_name).execute_in_process(
+    # Resources from the environment as it is now, not as it was when the definitions module was imported.
+    result = build_defs().resolve_job_def(job_name).execute_in_process(
         instance=instance,
         tags={**tags, "gh_assets/launched_by": "cli"},
         asset_selection=selection,

@@ -13,10 +13,16 @@ from gh_assets.github.sensors import github_issue_changes_sensor, github_repos_s
 from gh_assets.marts.analytics import analytics_automation_sensor, analytics_marts
 from gh_assets.marts.assets import ENTITY_MARTS, mart_issues
 
-defs = dg.Definitions(
-    assets=[raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts],
-    jobs=[issues_job, daily_job, commits_job, analytics_job],
-    sensors=[github_repos_sensor, github_issue_changes_sensor, analytics_automation_sensor],
-    schedules=[github_catch_up_schedule],
-    resources=build_resources(),
-)
+
+def build_defs() -> dg.Definitions:
+    """The definitions with resources bound from the environment as it is now (the CLI rebuilds them per run)."""
+    return dg.Definitions(
+        assets=[raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts],
+        jobs=[issues_job, daily_job, commits_job, analytics_job],
+        sensors=[github_repos_sensor, github_issue_changes_sensor, analytics_automation_sensor],
+        schedules=[github_catch_up_schedule],
+        resources=build_resources(),
+    )
+
+
+defs = build_defs()
