@@ -18,10 +18,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gh_assets.config import ConfigError, load_sources, validate_repo_name
+from gh_assets.config import ConfigError, SourcesConfig, load_sources, validate_repo_name
 
 if TYPE_CHECKING:
     import dagster as dg
+
+    from gh_assets.emulator import EmulatorConfig
 
 DEMO_DAGSTER_HOME = ".dagster_home"
 
@@ -194,22 +196,43 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
     print(f"Dagster:   {os.environ.get('DAGSTER_HOME')}   (make dev shows these runs in the UI)")
 
 
+# What the demo emulator serves for each org of the sources config: two active repositories, one archived and
+# one whose name the demo config excludes, so the org's filters show in the demo.
+DEMO_ORG_REPOS = ("api", "web", "legacy", "scratch-pad")
+DEMO_ORG_ARCHIVED = ("legacy",)
+
+
+def demo_emulator_config(sources: SourcesConfig, *, seed: int = 1, issues: int = 2000, start: str = "2025-01-01", days: int = 90) -> EmulatorConfig:
+    """The emulator of the offline demo (and of ``gh-assets dev`` when offline): the config's repos and orgs."""
+    from gh_assets.emulator import EmulatorConfig
+
+    org_repos = [f"{org.org}/{name}" for org in sources.github.orgs for name in DEMO_ORG_REPOS]
+    archived = tuple(f"{org.org}/{name}" for org in sources.github.orgs for name in DEMO_ORG_ARCHIVED)
+    return EmulatorConfig(
+        seed=seed, repos=(*sources.repo_names, *org_repos), archived_repos=archived, issues_per_repo=issues, start=start, days=days
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gh_assets.emulator import Emulator, EmulatorConfig
+    from gh_assets.emulator import Emulator
     from gh_assets.environment import data_dir as configured_data_dir
+    from gh_assets.github.client import GitHubClient
+    from gh_assets.github.orgs import expand
 
     sources = load_sources(args.config)
     data_dir = configured_data_dir()
     # The demo never talks to GitHub: drop a real token so it cannot reach the emulator either.
     os.environ.pop("GITHUB_TOKEN", None)
-    emulator_config = EmulatorConfig(
-        seed=args.seed, repos=tuple(sources.repo_names), issues_per_repo=args.issues, start=args.start, days=args.days
-    )
+    emulator_config = demo_emulator_config(sources, seed=args.seed, issues=args.issues, start=args.start, days=args.days)
     with Emulator(emulator_config) as emu:
         os.environ["GITHUB_API_URL"] = emu.url
         if args.config:
             os.environ["GH_ASSETS_CONFIG"] = str(args.config)
-        print(f"GitHub emulator on {emu.url}: {len(sources.repo_names)} repositories x {args.issues} issues (seed {args.seed})")
+        print(f"GitHub emulator on {emu.url}: {len(emulator_config.repo_names)} repositories x {args.issues} issues (seed {args.seed})")
+        if sources.github.orgs:
+            with GitHubClient(emu.url) as client:
+                sources = expand(client, sources)
+            print(f"orgs {', '.join(o.org for o in load_sources(args.config).github.orgs)} expanded to: {', '.join(sources.repo_names)}")
         instance = _instance(DEMO_DAGSTER_HOME)
         _ensure_partitions(instance, sources.repo_names)
         outcomes = []
@@ -237,11 +260,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
     emulator = None
     if not os.environ.get("GITHUB_API_URL"):
-        from gh_assets.emulator import Emulator, EmulatorConfig
+        from gh_assets.emulator import Emulator
 
         sources = load_sources(args.config)
         env.pop("GITHUB_TOKEN", None)
-        emulator = Emulator(EmulatorConfig(seed=1, repos=tuple(sources.repo_names), issues_per_repo=2000, start="2025-01-01", days=90))
+        emulator = Emulator(demo_emulator_config(sources))
         emulator.start()
         env["GITHUB_API_URL"] = emulator.url
         print(f"GITHUB_API_URL is unset: serving the demo repositories from the GitHub emulator on {emulator.url}", flush=True)
@@ -328,6 +351,12 @@ def cmd_repos(args: argparse.Namespace) -> int:
     from gh_assets.github.sensors import apply_partition_requests, plan_repo_sync
 
     sources = load_sources(args.config)
+    if sources.github.orgs:
+        from gh_assets.environment import build_resources
+        from gh_assets.github.orgs import expand
+
+        with build_resources()["github"].client() as client:
+            sources = expand(client, sources)
     instance = _instance(DEMO_DAGSTER_HOME)
     existing = list(instance.get_dynamic_partitions(REPOS_PARTITION))
     if args.action == "list":
