@@ -217,13 +217,41 @@ def measure_backfill(issues: int, scratch: Path) -> dict[str, Any]:
     return {"repos": len(repos), "issues_per_repo": issues, "runs": full["runs"], "seconds": full["seconds"], "bare_seconds": bare["seconds"]}
 
 
+def measure_sensor(repos: int) -> dict[str, Any]:
+    """One tick of the change sensor over ``repos`` repositories with nothing changed (after a first tick)."""
+    import json as _json
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    import dagster as dg
+
+    from gh_assets.emulator import Emulator, EmulatorConfig
+    from gh_assets.github.partitions import REPOS_PARTITION
+    from gh_assets.github.resources import GitHubResource
+    from gh_assets.github.sensors import github_issue_changes_sensor
+
+    with Emulator(EmulatorConfig(seed=1, repos=repos, issues_per_repo=20, start="2025-01-01", days=30)) as emu, dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(REPOS_PARTITION, list(emu.repos))
+        resources = {"github": GitHubResource(api_url=emu.url)}
+        first = github_issue_changes_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        emu.clear_log()
+        began = time.perf_counter()
+        second = github_issue_changes_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+        seconds = time.perf_counter() - began
+        log = emu.request_log
+    return {"repos": repos, "seconds": seconds, "requests": len(log), "not_modified": sum(r.status == 304 for r in log),
+            "charged": sum(r.charged for r in log), "run_requests": len(second.run_requests or []), "cursor_bytes": len(_json.dumps(second.cursor))}
+
+
 def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("dagster", "polars", "pandera", "duckdb", "httpx", "orjson"))
     return f"{os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, {platform.machine()}; {versions}"
 
 
-def report(sizes: list[dict[str, Any]], backfill: dict[str, Any] | None) -> str:
+def report(sizes: list[dict[str, Any]], backfill: dict[str, Any] | None, sensor: dict[str, Any] | None = None) -> str:
     fmt = lambda v: "-" if v is None else f"{v:,.0f}"  # noqa: E731
     lines = [
         "| issues | end-to-end rec/s | bare fetch rec/s | % of bare | dlt rec/s | ours / dlt | replay rec/s | orjson.loads rec/s (1 core) | replay % of orjson | requests / 1,000 rec (listed) | unchanged re-ingest: requests (304s) | peak RSS MiB |",
@@ -241,6 +269,12 @@ def report(sizes: list[dict[str, Any]], backfill: dict[str, Any] | None) -> str:
         text += (
             f"\n\nOne-year backfill of {backfill['repos']} repositories x {backfill['issues_per_repo']:,} issues: "
             f"{backfill['runs']} runs, {backfill['seconds']:.1f} s end to end (raw sweep alone: {backfill['bare_seconds']:.1f} s)."
+        )
+    if sensor:
+        text += (
+            f"\n\nChange sensor, one tick over {sensor['repos']} repositories with nothing changed: {sensor['seconds']:.2f} s, "
+            f"{sensor['requests']} requests ({sensor['not_modified']} answered 304, {sensor['charged']} charged to the rate limit), "
+            f"{sensor['run_requests']} runs requested."
         )
     return text
 
@@ -263,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--backfill-issues", type=int, default=2000, help="issues per repo in the 3-repo backfill (0 to skip)")
+    parser.add_argument("--sensor-repos", type=int, default=100, help="repositories polled by the change-sensor tick (0 to skip)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s] + ([1_000_000] if args.huge else [])
@@ -274,9 +309,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"measuring {n:,} issues ({runs} runs) ...", file=sys.stderr, flush=True)
             results.append(measure_size(n, runs, not args.skip_dlt, scratch))
         backfill = measure_backfill(args.backfill_issues, scratch) if args.backfill_issues else None
+        sensor = measure_sensor(args.sensor_repos) if args.sensor_repos else None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    table = report(results, backfill)
+    table = report(results, backfill, sensor)
     print(table)
     Path(args.out).write_text(
         "# Benchmarks\n\n`make bench` (`python -m benchmarks.run`). Machine: " + machine() + ".\n\n" + table + "\n\n"
