@@ -7,6 +7,7 @@
 | GITHUB_TOKENS | unset | several tokens, comma-separated; requests go to the one with the most budget left |
 | GH_ASSETS_DATA_DIR | ./data | the lake (``lake/``) and the DuckDB warehouse (``warehouse.duckdb``) |
 | GH_ASSETS_CONFIG | ./sources.yaml | the sources config |
+| GH_ASSETS_POSTGRES_DSN | unset (no publish) | the PostgreSQL that ``publish/*`` copies marts to; dg.EnvVar, never logged |
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dagster_duckdb import DuckDBResource
 from gh_assets.config import CONFIG_ENV, DEFAULT_CONFIG
 from gh_assets.github.client import DEFAULT_API_URL
 from gh_assets.github.resources import GitHubResource, SourcesResource
+from gh_assets.publish.resources import publish_resources
 from gh_assets.resources import LakeResource
 
 DATA_DIR_ENV = "GH_ASSETS_DATA_DIR"
@@ -49,4 +51,5 @@ def build_resources() -> dict[str, object]:
         # A memory limit makes DuckDB spill to disk instead of growing with the mart (its default is 80% of RAM).
         "duckdb": DuckDBResource(database=str(data_dir() / WAREHOUSE_FILE), connection_config={"memory_limit": "1GB"}),
         "sources": SourcesResource(path=_env_or(CONFIG_ENV, DEFAULT_CONFIG)),
+        **publish_resources(),  # "postgres", bound to $GH_ASSETS_POSTGRES_DSN with dg.EnvVar, only when it is set
     }

@@ -1,0 +1,1 @@
+"""Publish: selected DuckDB marts copied partition by partition to PostgreSQL (schema ``marts``)."""
