@@ -5,12 +5,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_ENV = "GH_ASSETS_CONFIG"
 DEFAULT_CONFIG = "sources.yaml"
@@ -163,11 +163,213 @@ class QualityConfig(BaseModel):
     issues: IssueQuality = Field(default_factory=IssueQuality)
 
 
+# ---------------------------------------------------------------------------------------------- table sources
+# A table's name becomes the asset key ``tables/<name>``, a lake folder and the DuckDB table ``tables.<name>``:
+# lower-case identifiers only, so it is safe in all three without quoting.
+_TABLE_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SQL_TABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+TABLE_COLUMN_TYPES = ("string", "int", "float", "bool", "date", "datetime")
+TableColumnType = Literal["string", "int", "float", "bool", "date", "datetime"]
+# Columns the staging adds to quarantined rows; a table's own columns may not take these names.
+TABLE_RESERVED_COLUMNS = frozenset({"quarantine_reason", "source_file", "source_line", "source_row"})
+
+
+def parse_table_value(kind: str, text: str) -> int | float | bool | date | datetime | str:
+    """A config value (range bound, allowed value) as the column type ``kind``; ``ValueError`` if it is not one."""
+    value = text.strip()
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        lowered = value.lower()
+        if lowered in ("true", "1", "yes", "t", "y"):
+            return True
+        if lowered in ("false", "0", "no", "f", "n"):
+            return False
+        raise ValueError(f"{text!r} is not a bool")
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "datetime":
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return stamp.astimezone(UTC) if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return text
+
+
+class TableRange(BaseModel):
+    """Inclusive bounds of a column (either may be left out)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min: str | None = None
+    max: str | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> TableRange:
+        if self.min is None and self.max is None:
+            raise ValueError("a range needs min, max or both")
+        return self
+
+
+class TableChecks(BaseModel):
+    """Row-level rules of a table, enforced by a Pandera schema built from them (names after ``rename``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    required: Annotated[list[str], Field(default_factory=list)]  # columns every source file must have
+    not_null: Annotated[list[str], Field(default_factory=list)]
+    unique: Annotated[list[list[str]], Field(default_factory=list)]  # each key: a column or a list of columns
+    ranges: Annotated[dict[str, TableRange], Field(default_factory=dict)]
+    allowed: Annotated[dict[str, list[str]], Field(default_factory=dict)]
+
+    @field_validator("unique", mode="before")
+    @classmethod
+    def _keys_as_lists(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [[v] if isinstance(v, str) else v for v in value]
+        return value
+
+    def columns(self) -> set[str]:
+        return {*self.required, *self.not_null, *(c for key in self.unique for c in key), *self.ranges, *self.allowed}
+
+
+class TableSource(BaseModel):
+    """One tabular source (a CSV file or glob, or a PostgreSQL query) staged as ``tables/<name>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    kind: Literal["csv", "sql"]
+    # csv
+    path: str | None = None  # a file or glob; relative paths are relative to the config file's folder
+    delimiter: str = ","
+    # sql
+    dsn_env: str | None = None  # the NAME of the environment variable holding the PostgreSQL DSN (never the DSN)
+    query: str | None = None
+    table: str | None = None
+    batch_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024  # ADBC's batch size hint when reading
+    # schema
+    columns: dict[str, TableColumnType] | None = None  # source column -> type; or infer: true
+    infer: bool = False
+    rename: Annotated[dict[str, str], Field(default_factory=dict)]  # source column -> table column
+    dedup_keys: Annotated[list[str], Field(default_factory=list)]
+    partition_column: str | None = None  # a date/datetime column: one lake partition per day, else one `all`
+    checks: TableChecks = Field(default_factory=TableChecks)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not _TABLE_NAME_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a table name: 1-63 of lower-case letters, digits and '_', starting with a letter")
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str) -> str:
+        if len(value) != 1 or value in ('"', "\n", "\r"):
+            raise ValueError(f"{value!r}: the delimiter is one character (not a quote or a newline)")
+        return value
+
+    @field_validator("dsn_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME_RE.fullmatch(value):
+            raise ValueError("dsn_env is the NAME of an environment variable holding the DSN (e.g. CRM_DSN), not the DSN itself")
+        return value
+
+    @field_validator("table")
+    @classmethod
+    def _sql_table(cls, value: str | None) -> str | None:
+        if value is not None and not _SQL_TABLE_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a table name ('name' or 'schema.name', letters, digits and '_')")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TableSource:
+        if self.kind == "csv":
+            if not self.path:
+                raise ValueError(f"table {self.name!r}: kind csv needs a path (a file or a glob)")
+            if "://" in self.path:
+                raise ValueError(f"table {self.name!r}: path {self.path!r}: only local files are supported (object storage is not yet)")
+            if self.dsn_env or self.query or self.table:
+                raise ValueError(f"table {self.name!r}: dsn_env, query and table belong to kind sql")
+        else:
+            if not self.dsn_env:
+                raise ValueError(f"table {self.name!r}: kind sql needs dsn_env, the name of the variable holding the DSN")
+            if (self.query is None) == (self.table is None):
+                raise ValueError(f"table {self.name!r}: kind sql needs exactly one of query and table")
+            if self.path:
+                raise ValueError(f"table {self.name!r}: path belongs to kind csv")
+        if (self.columns is None) == (not self.infer):
+            raise ValueError(f"table {self.name!r}: give either columns (name: type) or infer: true")
+        targets = list(self.rename.values())
+        if len(set(targets)) != len(targets):
+            raise ValueError(f"table {self.name!r}: rename maps two columns to one name")
+        if self.columns is not None:
+            unknown = sorted(set(self.rename) - set(self.columns))
+            if unknown:
+                raise ValueError(f"table {self.name!r}: rename names columns not in columns: {', '.join(unknown)}")
+        types = self.table_types()
+        final = set(types) if types is not None else None
+        if final is not None:
+            clash = sorted(final & TABLE_RESERVED_COLUMNS)
+            if clash:
+                raise ValueError(f"table {self.name!r}: column names reserved for quarantine: {', '.join(clash)}")
+            if len(final) != len(types):  # pragma: no cover - a dict cannot repeat keys
+                raise ValueError(f"table {self.name!r}: duplicate column names")
+            used = {*self.dedup_keys, *self.checks.columns(), *([self.partition_column] if self.partition_column else [])}
+            missing = sorted(used - final)
+            if missing:
+                raise ValueError(f"table {self.name!r}: unknown columns {', '.join(missing)} (names after rename: {', '.join(sorted(final))})")
+            self.check_types(types)
+        return self
+
+    def table_types(self) -> dict[str, str] | None:
+        """Table column (after rename) -> type, when the columns are declared."""
+        if self.columns is None:
+            return None
+        return {self.rename.get(source, source): kind for source, kind in self.columns.items()}
+
+    def check_types(self, types: dict[str, str]) -> None:
+        """Raise ``ValueError`` if a rule does not fit its column's type (declared, or inferred at run time)."""
+        if self.partition_column is not None and types.get(self.partition_column) not in ("date", "datetime"):
+            raise ValueError(f"table {self.name!r}: partition_column {self.partition_column!r} must be a date or datetime column")
+        for column, bounds in self.checks.ranges.items():
+            kind = types.get(column)
+            if kind not in ("int", "float", "date", "datetime"):
+                raise ValueError(f"table {self.name!r}: checks.ranges.{column}: ranges apply to int, float, date and datetime columns, not {kind}")
+            for side in ("min", "max"):
+                text = getattr(bounds, side)
+                if text is not None:
+                    try:
+                        parse_table_value(kind, text)
+                    except ValueError:
+                        raise ValueError(f"table {self.name!r}: checks.ranges.{column}.{side}: {text!r} is not a {kind}") from None
+        for column, values in self.checks.allowed.items():
+            kind = types.get(column, "string")
+            for text in values:
+                try:
+                    parse_table_value(kind, text)
+                except ValueError:
+                    raise ValueError(f"table {self.name!r}: checks.allowed.{column}: {text!r} is not a {kind}") from None
+
+
+def _unique_tables(tables: list[TableSource]) -> list[TableSource]:
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        if table.name in seen:
+            raise ValueError(f"[{index}]: table {table.name!r} is listed twice")
+        seen.add(table.name)
+    return tables
+
+
 class SourcesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     github: GitHubSources
     quality: QualityConfig = Field(default_factory=QualityConfig)
+    tables: Annotated[list[TableSource], AfterValidator(_unique_tables), Field(default_factory=list)]  # staged as tables/<name>
 
     @property
     def repo_names(self) -> list[str]:

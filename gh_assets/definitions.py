@@ -16,12 +16,14 @@ from gh_assets.marts.assets import ENTITY_MARTS, mart_issues
 
 def build_defs() -> dg.Definitions:
     """The definitions with resources bound from the environment as it is now (the CLI rebuilds them per run)."""
+    from gh_assets.tables.assets import table_assets  # one asset per `tables:` entry of the sources config, read now
+
     from gh_assets.features.assets import FEATURE_ASSETS, features_automation_sensor
 
     from gh_assets.publish.assets import publish_assets  # publish/* only when $GH_ASSETS_POSTGRES_DSN is set
 
     return dg.Definitions(
-        assets=[raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts, *FEATURE_ASSETS, *publish_assets()],
+        assets=[raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts, *table_assets(), *FEATURE_ASSETS, *publish_assets()],
         jobs=[issues_job, daily_job, commits_job, analytics_job],
         sensors=[github_repos_sensor, github_issue_changes_sensor, analytics_automation_sensor, features_automation_sensor],
         schedules=[github_catch_up_schedule],

@@ -1,0 +1,245 @@
+"""Reading table sources into Polars: CSV files (with their file and line per row) and PostgreSQL in batches.
+
+No Dagster here. CSV rows come out as strings (typing is the staging's job, so a bad value quarantines its
+row instead of failing the read); whole-file problems (not UTF-8, wrong delimiter, missing columns) raise
+:class:`TableSourceError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+SOURCE_FILE = "source_file"
+SOURCE_LINE = "source_line"
+SOURCE_ROW = "source_row"
+FIELDS = "_fields"  # fields found on the row; differs from the header's count on a ragged row
+EXPECTED_FIELDS = "_expected_fields"
+_BOM = b"\xef\xbb\xbf"
+_OTHER_DELIMITERS = (",", ";", "\t", "|")
+
+
+class TableSourceError(Exception):
+    """A source cannot be read as configured; the message names the file (and line) or the table, never a DSN."""
+
+
+@dataclass
+class SourceRead:
+    """Rows of one read: the source's columns plus provenance, and what the read measured."""
+
+    frame: pl.DataFrame
+    header_columns: list[str]  # the source's columns, in order (of the first file for CSV)
+    files: int = 0
+    bytes_read: int = 0
+    batches: int = 0
+    blank_lines: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def csv_files(pattern: str) -> list[Path]:
+    """The files of a path or glob, sorted; a pattern that matches nothing is an error, not an empty table."""
+    matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    if not matches:
+        raise TableSourceError(f"{pattern}: no file matches this path")
+    return matches
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        raise TableSourceError(
+            f"{path}: not UTF-8 at byte offset {exc.start + (len(_BOM) if data.startswith(_BOM) else 0)} "
+            f"(line {_line_of(data, exc.start)}, byte 0x{bad}): save the file as UTF-8"
+        ) from None
+
+
+def _header(path: Path, text: str, delimiter: str) -> list[str]:
+    first = text.split("\n", 1)[0].rstrip("\r")
+    if not first.strip():
+        raise TableSourceError(f"{path}, line 1: expected a header line naming the columns, found an empty line")
+    header = next(csv.reader([first], delimiter=delimiter))
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise TableSourceError(f"{path}, line 1: the header names {', '.join(map(repr, duplicated))} more than once")
+    return header
+
+
+def _check_columns(path: Path, header: list[str], expected: Sequence[str], delimiter: str) -> None:
+    missing = [c for c in expected if c not in header]
+    if not missing:
+        return
+    if len(header) == 1 and len(expected) > 1 and any(d in header[0] for d in _OTHER_DELIMITERS if d != delimiter):
+        raise TableSourceError(
+            f"{path}, line 1: expected columns {','.join(expected)}, found {header[0]!r} - wrong delimiter? "
+            f"(the config says delimiter {delimiter!r})"
+        )
+    raise TableSourceError(f"{path}, line 1: missing required columns {', '.join(missing)} (the header has {', '.join(header)})")
+
+
+def _rows_unquoted(text: str, header: list[str], delimiter: str) -> tuple[pl.DataFrame, int]:
+    """Every line is one record when the file has no quote: split all lines at once, vectorised."""
+    parts = text.split("\n")
+    if parts[-1] == "":  # the newline that ends the last line starts no record
+        parts.pop()
+    lines = pl.Series("line", parts, dtype=pl.String).str.strip_suffix("\r")
+    frame = pl.DataFrame({"line": lines}).with_row_index(SOURCE_LINE, offset=1).slice(1)  # line 1 is the header
+    blank = frame.filter(pl.col("line").str.len_chars() == 0).height
+    frame = frame.filter(pl.col("line").str.len_chars() > 0).with_columns(pl.col("line").str.split(delimiter))
+    return (
+        frame.select(
+            *(pl.col("line").list.get(i, null_on_oob=True).alias(name) for i, name in enumerate(header)),
+            pl.col(SOURCE_LINE).cast(pl.Int64),
+            pl.col("line").list.len().cast(pl.Int32).alias(FIELDS),
+        ),
+        blank,
+    )
+
+
+def _rows_quoted(text: str, header: list[str], delimiter: str) -> tuple[pl.DataFrame, int]:
+    """Quoted fields may hold delimiters and newlines: the csv module parses them and tells each record's line."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    next(reader)
+    width = len(header)
+    columns: list[list[str | None]] = [[] for _ in header]
+    lines: list[int] = []
+    counts: list[int] = []
+    blank, previous = 0, reader.line_num
+    for record in reader:
+        start, previous = previous + 1, reader.line_num
+        if not record:
+            blank += 1
+            continue
+        lines.append(start)
+        counts.append(len(record))
+        for i in range(width):
+            columns[i].append(record[i] if i < len(record) else None)
+    frame = pl.DataFrame(
+        {**{name: pl.Series(name, values, dtype=pl.String) for name, values in zip(header, columns)},
+         SOURCE_LINE: pl.Series(SOURCE_LINE, lines, dtype=pl.Int64), FIELDS: pl.Series(FIELDS, counts, dtype=pl.Int32)}
+    )
+    return frame, blank
+
+
+def read_csv_file(path: Path, expected: Sequence[str], delimiter: str, keep: Sequence[str] | None) -> SourceRead:
+    """One CSV file as strings (empty fields are null) with ``source_file``, ``source_line`` and the field count.
+
+    ``expected`` columns must be in the header; ``keep`` (None: all) are the columns taken.
+    Not ``pl.read_csv``: it fills a short row with nulls without a word and cannot say which line a row came
+    from; splitting the lines ourselves (the csv module when the file has quotes) gives both.
+    """
+    data = path.read_bytes()
+    size = len(data)
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    text = _decode(path, data)
+    header = _header(path, text, delimiter)
+    _check_columns(path, header, expected, delimiter)
+    rows, blank = (_rows_quoted if '"' in text else _rows_unquoted)(text, header, delimiter)
+    taken = list(header) if keep is None else list(keep)
+    rows = rows.select(
+        *(pl.col(c).replace("", None) for c in taken),
+        pl.lit(str(path), dtype=pl.String).alias(SOURCE_FILE),
+        SOURCE_LINE,
+        FIELDS,
+        pl.lit(len(header), dtype=pl.Int32).alias(EXPECTED_FIELDS),
+    )
+    return SourceRead(rows, header, files=1, bytes_read=size, blank_lines=blank, ignored_columns=[h for h in header if h not in taken])
+
+
+def read_csv_source(pattern: str, expected: Sequence[str], delimiter: str, keep: Sequence[str] | None) -> SourceRead:
+    """Every file of a path or glob (the first file's columns decide when ``keep`` is None)."""
+    reads: list[SourceRead] = []
+    for path in csv_files(pattern):
+        if keep is None and reads:  # inferred columns: the first file's header, which every other file must have
+            first = reads[0].header_columns
+            reads.append(read_csv_file(path, [*expected, *(c for c in first if c not in expected)], delimiter, first))
+        else:
+            reads.append(read_csv_file(path, expected, delimiter, keep))
+    frame = pl.concat([r.frame for r in reads], how="vertical")
+    return SourceRead(
+        frame,
+        reads[0].header_columns if keep is None else list(keep),
+        files=len(reads),
+        bytes_read=sum(r.bytes_read for r in reads),
+        blank_lines=sum(r.blank_lines for r in reads),
+        ignored_columns=sorted({c for r in reads for c in r.ignored_columns}),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- PostgreSQL
+def quote_table(name: str) -> str:
+    return ".".join(f'"{part}"' for part in name.split("."))
+
+
+def _redact(message: str, dsn: str) -> str:
+    """A driver message with the DSN (and any password in it) taken out."""
+    from urllib.parse import urlsplit
+
+    secrets = [dsn]
+    try:
+        password = urlsplit(dsn).password
+    except ValueError:
+        password = None
+    if password:
+        secrets.append(password)
+    for key_value in dsn.split():
+        if key_value.startswith("password="):
+            secrets.append(key_value.split("=", 1)[1])
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message
+
+
+def _storage(batch: Any) -> Any:
+    """The batch with extension columns (ADBC sends NUMERIC as text in an extension type) as their storage."""
+    import pyarrow as pa
+
+    if not any(isinstance(f.type, pa.ExtensionType) or isinstance(f.type, pa.BaseExtensionType) for f in batch.schema):
+        return batch
+    arrays = [c.storage if isinstance(c.type, pa.BaseExtensionType) else c for c in batch.columns]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def read_postgres(dsn: str, query: str, batch_bytes: int, what: str) -> SourceRead:
+    """A query's rows through ADBC (binary COPY, streamed as Arrow batches of about ``batch_bytes``).
+
+    Batches keep the driver's buffer bounded; the rows are kept as columnar Polars frames (no Python rows).
+    Errors name the table ``what``, never the DSN.
+    """
+    import adbc_driver_postgresql.dbapi as pg
+
+    frames: list[pl.DataFrame] = []
+    size = 0
+    try:
+        with pg.connect(dsn) as conn, conn.cursor() as cur:
+            cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)})
+            cur.execute(query)
+            reader = cur.fetch_record_batch()
+            schema = reader.schema
+            for batch in reader:
+                size += batch.nbytes
+                frames.append(pl.from_arrow(_storage(batch)))
+    except Exception as exc:  # noqa: BLE001 - any driver error, reported without the DSN
+        raise TableSourceError(f"table {what}: reading PostgreSQL failed: {_redact(str(exc), dsn)}") from None
+    if frames:
+        frame = pl.concat(frames, how="vertical_relaxed")
+    else:
+        import pyarrow as pa
+
+        frame = pl.from_arrow(_storage(pa.RecordBatch.from_pylist([], schema=schema)))  # no rows: the columns still count
+    header = list(frame.columns)
+    frame = frame.with_row_index(SOURCE_ROW, offset=1).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    return SourceRead(frame, header, files=0, bytes_read=size, batches=len(frames))
