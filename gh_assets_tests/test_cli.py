@@ -34,9 +34,10 @@ def test_demo_materialises_everything_and_prints_a_summary(workdir: Path) -> Non
     proc = run_cli(["demo", "--issues", "150", "--days", "20"], workdir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    # 7 checks on github/issues and 1 on marts/issues, per repository run
-    assert "Checks: 16 passed, 0 warned, 0 failed" in out
+    # per repository: 7 checks on github/issues, 2 on each other staged entity, 1 on each mart
+    assert "Checks: 46 passed, 0 warned, 0 failed" in out
     assert "github/issues             14 passed   0 warned   0 failed" in out
+    assert "github/pull_requests       4 passed   0 warned   0 failed" in out
     assert f"Lake:      {workdir / 'data' / 'lake'}" in out
     assert str(workdir / "data" / "warehouse.duckdb") in out
     with duckdb.connect(str(workdir / "data" / "warehouse.duckdb"), read_only=True) as con:
@@ -44,12 +45,14 @@ def test_demo_materialises_everything_and_prints_a_summary(workdir: Path) -> Non
     assert per_repo["demo-org/one"] == 150
     # demo-org/two starts on 2025-01-10: only issues last updated since then
     assert 0 < per_repo["demo-org/two"] < 150
-    assert f"duckdb marts.issues                {sum(per_repo.values())}" in out
+    assert f"duckdb marts.issues                    {sum(per_repo.values())}" in out
     assert (workdir / ".dagster_home" / "history" / "runs").exists()
     report = run_cli(["quality-report", "--format", "json"], workdir)
     assert report.returncode == 0, report.stderr[-2000:]
     document = json.loads(report.stdout)
-    assert document["summary"] == {"github/issues": {"passed": 7, "warned": 0, "failed": 0}, "marts/issues": {"passed": 1, "warned": 0, "failed": 0}}
+    assert document["summary"]["github/issues"] == {"passed": 7, "warned": 0, "failed": 0}
+    assert document["summary"]["marts/issues"] == {"passed": 1, "warned": 0, "failed": 0}
+    assert document["summary"]["marts/commits"] == {"passed": 1, "warned": 0, "failed": 0}
     assert {c["check"] for c in document["checks"]} >= {"issues_schema", "issues_drift", "issues_reconciled"}
 
 

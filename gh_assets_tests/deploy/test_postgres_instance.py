@@ -11,7 +11,7 @@ import pytest
 from gh_assets.emulator import Emulator, EmulatorConfig
 from gh_assets.github.assets import issues, raw_issue_pages
 from gh_assets.github.partitions import REPOS_PARTITION, range_tags
-from gh_assets.github.resources import SourcesResource
+from gh_assets.github.resources import GitHubResource, SourcesResource
 from gh_assets.github.sensors import apply_partition_requests, github_repos_sensor
 from gh_assets.marts.assets import mart_issues
 from gh_assets_tests.conftest import make_resources
@@ -32,7 +32,8 @@ def test_runs_and_events_live_in_postgres(cluster: Cluster, tmp_path: Path, monk
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         # a fresh instance has no repository partitions: the config sensor creates them
-        result = github_repos_sensor(dg.build_sensor_context(instance=instance, resources={"sources": SourcesResource(path=str(config))}))
+        resources = {"sources": SourcesResource(path=str(config)), "github": GitHubResource(api_url="http://127.0.0.1:9")}  # no org: no request
+        result = github_repos_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         apply_partition_requests(instance, result)
         assert instance.get_dynamic_partitions(REPOS_PARTITION) == ["demo-org/alpha"]
         with Emulator(EmulatorConfig(seed=2, repos=("demo-org/alpha",), issues_per_repo=400, days=20)) as emu:
