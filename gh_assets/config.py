@@ -7,7 +7,7 @@ import os
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -19,6 +19,9 @@ DEFAULT_CONFIG = "sources.yaml"
 # [A-Za-z0-9._-] and never "." or "..". Checked before a name reaches a URL or a lake path.
 _OWNER_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -410,26 +413,35 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def load_sources(path: str | os.PathLike[str] | None = None) -> SourcesConfig:
-    """Read and validate the sources config; raise :class:`ConfigError` naming the file and the field."""
-    file = config_path(path)
+def load_yaml_model(file: Path, model: type[M], what: str, env: str, error: type[ValueError], *, empty_ok: bool = False) -> M:
+    """Read a YAML file into a pydantic ``model``; raise ``error`` naming the file, the line or the field.
+
+    ``what`` names the file in messages ("sources config"); ``env`` is the variable that points at it.
+    """
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{file}: sources config not found (set {CONFIG_ENV} to its path)") from None
+        raise error(f"{file}: {what} not found (set {env} to its path)") from None
     except OSError as exc:
-        raise ConfigError(f"{file}: cannot read the sources config: {exc.strerror}") from None
+        raise error(f"{file}: cannot read the {what}: {exc.strerror}") from None
     try:
         # BaseLoader keeps every scalar a string, so pydantic parses dates and numbers and names the field.
         raw = yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{file}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise error(f"{file}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if empty_ok and raw in (None, ""):
+        raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{file}: expected a mapping with a 'github' section, got {type(raw).__name__}")
+        raise error(f"{file}: expected a mapping, got {type(raw).__name__}")
     try:
-        return SourcesConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{_field_path(err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors())
-        raise ConfigError(f"{file}: invalid sources config: {problems}") from None
+        raise error(f"{file}: invalid {what}: {problems}") from None
+
+
+def load_sources(path: str | os.PathLike[str] | None = None) -> SourcesConfig:
+    """Read and validate the sources config; raise :class:`ConfigError` naming the file and the field."""
+    return load_yaml_model(config_path(path), SourcesConfig, "sources config", CONFIG_ENV, ConfigError)

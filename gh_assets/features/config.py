@@ -11,9 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gh_assets.config import load_yaml_model
 from gh_assets.features.catalogue import FEATURES, Feature, Missing, Normalisation
 
 FEATURES_CONFIG_ENV = "GH_ASSETS_FEATURES_CONFIG"
@@ -99,39 +99,8 @@ def features_config_path(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(path or os.environ.get(FEATURES_CONFIG_ENV) or DEFAULT_FEATURES_CONFIG)
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part).startswith("function-"):
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
-
-
 def load_features_config(path: str | os.PathLike[str] | None = None) -> FeaturesConfig:
     """Read and validate the features config; raise :class:`FeaturesConfigError` naming the file and the field."""
-    file = features_config_path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FeaturesConfigError(f"{file}: features config not found (set {FEATURES_CONFIG_ENV} to its path)") from None
-    except OSError as exc:
-        raise FeaturesConfigError(f"{file}: cannot read the features config: {exc.strerror}") from None
-    try:
-        raw = yaml.load(text, Loader=yaml.BaseLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise FeaturesConfigError(f"{file}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if raw is None or raw == "":
-        raw = {}
-    if not isinstance(raw, dict):
-        raise FeaturesConfigError(f"{file}: expected a mapping of feature settings, got {type(raw).__name__}")
-    try:
-        return FeaturesConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_field_path(err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors())
-        raise FeaturesConfigError(f"{file}: invalid features config: {problems}") from None
+    return load_yaml_model(
+        features_config_path(path), FeaturesConfig, "features config", FEATURES_CONFIG_ENV, FeaturesConfigError, empty_ok=True
+    )

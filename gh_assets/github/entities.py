@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import pandera.errors
 import pandera.polars as pa
 import polars as pl
 
 from gh_assets.github.schemas import AUTHOR_ASSOCIATIONS, UTC_TS
-from gh_assets.github.transform import _EXTRA, read_issue_page
+from gh_assets.github.transform import _EXTRA, failure_reasons, read_issue_page
 
 _USER = pl.Struct({"login": pl.String, "id": pl.Int64})
 _GIT_USER = pl.Struct({"name": pl.String, "email": pl.String, "date": pl.String})
@@ -549,24 +548,7 @@ def stage(entity: Entity, raw: pl.DataFrame, repository: str) -> Staged:
 
     columns = list(entity.model.to_schema().columns)
     candidates = latest.select(columns)
-    reasons = pl.DataFrame(schema={"index": pl.Int64, "reason": pl.String})
-    try:
-        entity.model.validate(candidates, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        if cases.filter(pl.col("index").is_null()).height:
-            raise
-        reasons = (
-            cases.with_columns(
-                pl.col("index").cast(pl.Int64),
-                pl.when(pl.col("schema_context") == "Column")
-                .then(pl.format("{}: {} (value {})", "column", "check", "failure_case"))
-                .otherwise(pl.col("check"))
-                .alias("reason"),
-            )
-            .group_by("index")
-            .agg(pl.col("reason").unique().sort().str.join("; "))
-        )
+    reasons = failure_reasons(entity.model, candidates)
     indexed = latest.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     bad = indexed.join(reasons, on="index", how="inner").rename({"reason": "quarantine_reason"})
     good = indexed.join(reasons, on="index", how="anti").select(columns)

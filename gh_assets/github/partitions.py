@@ -24,19 +24,24 @@ def partition_key(repo: str, day: date) -> dg.MultiPartitionKey:
 
 def range_tags(repo: str, start: date, end: date) -> dict[str, str]:
     """Tags that make one run cover ``[start, end]`` of one repository (single-run backfill)."""
-    return {
-        "dagster/asset_partition_range_start": partition_key(repo, start),
-        "dagster/asset_partition_range_end": partition_key(repo, end),
-    }
+    return _range(partition_key(repo, start), partition_key(repo, end))
+
+
+def _range(first: dg.MultiPartitionKey, last: dg.MultiPartitionKey) -> dict[str, str]:
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
 def days_by_repo(partition_keys: Sequence[str]) -> dict[str, list[date]]:
     """Group a run's partition keys (``"<date>|<repo>"``) into sorted days per repository."""
+    return _by_repo(partition_keys, "date")
+
+
+def _by_repo(partition_keys: Sequence[str], time_dimension: str) -> dict[str, list[date]]:
     out: dict[str, set[date]] = defaultdict(set)
     for key in partition_keys:
-        dims = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(zip(("date", "repo"), key.split("|", 1)))
-        out[dims["repo"]].add(date.fromisoformat(dims["date"]))
-    return {repo: sorted(days) for repo, days in sorted(out.items())}
+        dims = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(zip((time_dimension, "repo"), key.split("|", 1)))
+        out[dims["repo"]].add(date.fromisoformat(dims[time_dimension]))
+    return {repo: sorted(values) for repo, values in sorted(out.items())}
 
 
 def day_bounds(days: Sequence[date]) -> tuple[datetime, datetime]:
@@ -57,19 +62,12 @@ def month_key(repo: str, month: date) -> dg.MultiPartitionKey:
 
 def month_range_tags(repo: str, start: date, end: date) -> dict[str, str]:
     """Tags that make one run cover the months of ``[start, end]`` of one repository."""
-    return {
-        "dagster/asset_partition_range_start": month_key(repo, start),
-        "dagster/asset_partition_range_end": month_key(repo, end),
-    }
+    return _range(month_key(repo, start), month_key(repo, end))
 
 
 def months_by_repo(partition_keys: Sequence[str]) -> dict[str, list[date]]:
     """Group a run's partition keys (``"<month>|<repo>"``) into sorted month starts per repository."""
-    out: dict[str, set[date]] = defaultdict(set)
-    for key in partition_keys:
-        dims = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(zip(("month", "repo"), key.split("|", 1)))
-        out[dims["repo"]].add(date.fromisoformat(dims["month"]))
-    return {repo: sorted(months) for repo, months in sorted(out.items())}
+    return _by_repo(partition_keys, "month")
 
 
 def next_month(month: date) -> date:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import orjson
 import pandera.errors
+import pandera.polars
 import polars as pl
 
 from gh_assets.github.schemas import UTC_TS, IssueSchema
@@ -223,24 +224,20 @@ def latest_per_day(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dic
     return latest, apart, {d: n for d, n, _ in dropped.iter_rows() if n}
 
 
-def split_valid(frame: pl.DataFrame) -> Split:
-    """Validate with :class:`IssueSchema`; rows failing a row-level rule go to quarantine with the reasons.
+def failure_reasons(model: type[pandera.polars.DataFrameModel], frame: pl.DataFrame) -> pl.DataFrame:
+    """``(index, reason)`` of every row of ``frame`` that breaks a row-level rule of ``model`` (lazy validation).
 
-    ``frame`` may hold many partition days: one validation call for all of them (Pandera's per-call cost
-    is far above its per-row cost). A schema-level failure (a missing column, a wrong dtype) is not a row
-    problem and raises.
+    The reason names the column, the check and the value (``state: isin([...]) (value x)``), or the
+    dataframe check (``closed_not_before_created``); several reasons of one row are joined with ``; ``. A
+    schema-level failure (a missing column, a wrong dtype) is not a row problem and raises.
     """
-    latest, apart, dropped_by_day = latest_per_day(frame)
-    dropped = sum(dropped_by_day.values())
-    candidates = latest.drop("raw_updated_at", "raw_json", "unreadable_reason")
-    reasons = pl.DataFrame(schema={"index": pl.Int64, "reason": pl.String})
     try:
-        IssueSchema.validate(candidates, lazy=True)
+        model.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         if cases.filter(pl.col("index").is_null()).height:
             raise
-        reasons = (
+        return (
             cases.with_columns(
                 pl.col("index").cast(pl.Int64),
                 pl.when(pl.col("schema_context") == "Column")
@@ -251,6 +248,20 @@ def split_valid(frame: pl.DataFrame) -> Split:
             .group_by("index")
             .agg(pl.col("reason").unique().sort().str.join("; "))
         )
+    return pl.DataFrame(schema={"index": pl.Int64, "reason": pl.String})
+
+
+def split_valid(frame: pl.DataFrame) -> Split:
+    """Validate with :class:`IssueSchema`; rows failing a row-level rule go to quarantine with the reasons.
+
+    ``frame`` may hold many partition days: one validation call for all of them (Pandera's per-call cost
+    is far above its per-row cost). A schema-level failure (a missing column, a wrong dtype) is not a row
+    problem and raises.
+    """
+    latest, apart, dropped_by_day = latest_per_day(frame)
+    dropped = sum(dropped_by_day.values())
+    candidates = latest.drop("raw_updated_at", "raw_json", "unreadable_reason")
+    reasons = failure_reasons(IssueSchema, candidates)
     indexed = latest.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     bad = indexed.join(reasons, on="index", how="inner").rename({"reason": "quarantine_reason"})
     good = indexed.join(reasons, on="index", how="anti")

@@ -43,7 +43,7 @@ def test_env_path_and_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ("snapshots:\n  mode: dates\n  dates: [2025-13-01]\n", "snapshots.dates[0]: Input should be a valid date"),
         ("windwos_days: [7]\n", "windwos_days: Extra inputs are not permitted"),
         ("windows_days: [7\n", "is not valid YAML"),
-        ("- 7\n", "expected a mapping of feature settings, got list"),
+        ("- 7\n", "expected a mapping, got list"),
     ],
 )
 def test_errors_name_file_and_field(tmp_path: Path, text: str, expected: str) -> None:
