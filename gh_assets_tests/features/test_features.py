@@ -12,7 +12,6 @@ import polars as pl
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from gh_assets import cli
 from gh_assets.emulator import Emulator, EmulatorConfig
 from gh_assets.features.assets import FEATURE_ASSETS
 from gh_assets.features.build import build_feature_table, columns, fetch, prepare, publish
@@ -20,6 +19,7 @@ from gh_assets.features.catalogue import ENTITIES
 from gh_assets.features.config import FeaturesConfig, load_features_config
 from gh_assets.features.milestones import read_milestone_dues
 from gh_assets.resources import LakeResource
+from gh_assets_tests.ingest import ingest
 
 pytestmark = pytest.mark.slow
 
@@ -33,19 +33,10 @@ ENTITY_NAMES = tuple(ENTITIES)
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Marts of one emulated repo (~300 issues over 40 days; seed 5 has milestones with and without due dates), then the four feature assets."""
     root = tmp_path_factory.mktemp("features")
-    data_dir, home = root / "data", root / "home"
     config = EmulatorConfig(seed=5, repos=(REPO,), issues_per_repo=300, start="2025-01-01", days=40, many_files_fraction=0.02, many_reviews_fraction=0.02)
     mp = pytest.MonkeyPatch()
     with Emulator(config) as emulator:
-        mp.setenv("GITHUB_API_URL", emulator.url)
-        mp.setenv("GH_ASSETS_DATA_DIR", str(data_dir))
-        mp.setenv("DAGSTER_HOME", str(home))
-        mp.delenv("GITHUB_TOKEN", raising=False)
-        mp.delenv("GITHUB_TOKENS", raising=False)
-        sources = root / "sources.yaml"
-        sources.write_text(f"github:\n  start: 2025-01-01\n  repos: [{REPO}]\n")
-        mp.setenv("GH_ASSETS_CONFIG", str(sources))
-        assert cli.main(["ingest", "--repo", REPO, "--start", "2025-01-01", "--end", "2025-02-09"]) == 0
+        data_dir, _ = ingest(mp, emulator.url, root, REPO, date(2025, 1, 1), date(2025, 2, 9))
     mp.setenv("GH_ASSETS_FEATURES_CONFIG", str(REPO_ROOT / "features.yaml"))
     timings = []
     with dg.instance_for_test() as instance:

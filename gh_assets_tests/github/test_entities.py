@@ -18,6 +18,7 @@ from gh_assets.github.partitions import REPOS_PARTITION
 from gh_assets.github.resources import GitHubResource, SourcesResource
 from gh_assets.github.sensors import apply_partition_requests, commit_start, github_repos_sensor
 from gh_assets.config import SourcesConfig
+from gh_assets_tests.ingest import ingest, point_cli_at
 
 REPO = "demo-org/alpha"
 START, END = date(2025, 1, 1), date(2025, 2, 9)  # the whole emulated window: truth = everything the emulator has
@@ -41,18 +42,9 @@ def tables(data_dir: Path) -> dict[str, list[tuple]]:
 def live(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, dict[str, Counter]]]:
     """One live ingest of every entity through the CLI; yields the data dir, the Dagster home and requests per endpoint."""
     root = tmp_path_factory.mktemp("entities")
-    data_dir, home = root / "data", root / "home"
     mp = pytest.MonkeyPatch()
-    mp.setenv("GITHUB_API_URL", emulator.url)
-    mp.setenv("GH_ASSETS_DATA_DIR", str(data_dir))
-    mp.setenv("DAGSTER_HOME", str(home))
-    mp.delenv("GITHUB_TOKEN", raising=False)
-    mp.delenv("GITHUB_TOKENS", raising=False)
-    config = root / "sources.yaml"
-    config.write_text(f"github:\n  start: 2025-01-01\n  repos: [{REPO}]\n")
-    mp.setenv("GH_ASSETS_CONFIG", str(config))
     emulator.clear_log()
-    assert cli.main(["ingest", "--repo", REPO, "--start", str(START), "--end", str(END)]) == 0
+    data_dir, home = ingest(mp, emulator.url, root, REPO, START, END)
     yield data_dir, home, {"requests": Counter(_endpoint(r.path) for r in emulator.request_log)}
     mp.undo()
 
@@ -119,9 +111,7 @@ def test_replay_makes_no_request_and_equals_live(emulator: Emulator, live: tuple
         for part in (data_dir / "lake" / "staged" / table).glob("repo=*/date=*/*.parquet"):
             part.unlink()
     emulator.clear_log()
-    for name, value in (("GITHUB_API_URL", emulator.url), ("GH_ASSETS_DATA_DIR", str(data_dir)), ("DAGSTER_HOME", str(home))):
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("GH_ASSETS_CONFIG", str(data_dir.parent / "sources.yaml"))
+    point_cli_at(monkeypatch, emulator.url, data_dir.parent, REPO, START)
     assert cli.main(["replay", "--repo", REPO, "--start", str(START), "--end", str(END)]) == 0
     assert emulator.request_log == []
     assert tables(data_dir) == before
@@ -131,9 +121,7 @@ def test_rerun_costs_only_304s_and_changes_nothing(emulator: Emulator, live: tup
     data_dir, home, _ = live
     before = tables(data_dir)
     emulator.clear_log()
-    for name, value in (("GITHUB_API_URL", emulator.url), ("GH_ASSETS_DATA_DIR", str(data_dir)), ("DAGSTER_HOME", str(home))):
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("GH_ASSETS_CONFIG", str(data_dir.parent / "sources.yaml"))
+    point_cli_at(monkeypatch, emulator.url, data_dir.parent, REPO, START)
     assert cli.main(["ingest", "--repo", REPO, "--start", str(START), "--end", str(END), "--entities", "pulls,reviews,files,commits,comments"]) == 0
     statuses = Counter(r.status for r in emulator.request_log)
     assert set(statuses) == {304}, [(r.path, r.query, r.status) for r in emulator.request_log if r.status != 304]

@@ -17,11 +17,11 @@ import pytest
 from dagster._serdes import serialize_value
 from dagster_duckdb import DuckDBResource
 
-from gh_assets import cli
 from gh_assets.emulator import Emulator, EmulatorConfig
 from gh_assets.github.partitions import REPOS_PARTITION, month_range_tags, partition_key, range_tags
 from gh_assets.publish.assets import PUBLISH_ASSETS, publish_commits, publish_issues, publish_pull_requests
 from gh_assets.publish.resources import DSN_ENV, PostgresResource
+from gh_assets_tests.ingest import ingest
 from gh_assets_tests.publish.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
@@ -38,15 +38,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("publish")
     mp = pytest.MonkeyPatch()
     with Emulator(EmulatorConfig(seed=5, repos=(REPO,), issues_per_repo=200, start=str(START), days=40)) as emu:
-        mp.setenv("GITHUB_API_URL", emu.url)
-        mp.setenv("GH_ASSETS_DATA_DIR", str(root / "data"))
-        mp.setenv("DAGSTER_HOME", str(root / "home"))
-        mp.delenv("GITHUB_TOKEN", raising=False)
-        mp.delenv("GITHUB_TOKENS", raising=False)
-        config = root / "sources.yaml"
-        config.write_text(f"github:\n  start: {START}\n  repos: [{REPO}]\n")
-        mp.setenv("GH_ASSETS_CONFIG", str(config))
-        assert cli.main(["ingest", "--repo", REPO, "--start", str(START), "--end", str(END)]) == 0
+        ingest(mp, emu.url, root, REPO, START, END)
     mp.undo()
     yield root / "data" / "warehouse.duckdb"
 
