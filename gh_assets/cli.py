@@ -144,9 +144,10 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
     import duckdb
     import polars as pl
 
-    from gh_assets.environment import WAREHOUSE_FILE
+    from gh_assets.environment import WAREHOUSE_FILE, lake_root
+    from gh_assets.lake import Lake
 
-    lake = data_dir / "lake"
+    lake = Lake(lake_root(data_dir))
     warehouse = data_dir / WAREHOUSE_FILE
     print("\nRuns (per repository: one over its range of days, one over its months of commits; a single sweep per entity):")
     for o in outcomes:
@@ -166,15 +167,15 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
                 print(f"  {outcome.upper()} {o.repo} {asset}:{name}")
     print("\nRows per table:")
 
-    def count(glob: str) -> int:
-        files = list(lake.glob(glob))
+    def count(layer: str, table: str) -> int:
+        files = lake.parquet_files(layer, table)
         return pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
 
     for raw in ("issues", "pulls", "reviews", "pr_files", "issue_comments", "commits"):
-        print(f"  {f'lake  raw/{raw} (pages)':<38} {sum(1 for _ in lake.glob(f'raw/{raw}/*/*/pages/*'))}")
+        print(f"  {f'lake  raw/{raw} (pages)':<38} {lake.raw_page_count(raw)}")
     for table in ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits"):
-        print(f"  {f'lake  staged/{table}':<38} {count(f'staged/{table}/*/*/*.parquet')}")
-    quarantined = sum(count(f"quarantine/{t}/*/*/*.parquet") for t in ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits"))
+        print(f"  {f'lake  staged/{table}':<38} {count('staged', table)}")
+    quarantined = sum(count("quarantine", t) for t in ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits"))
     print(f"  {'lake  quarantine (all entities)':<38} {quarantined}")
     if warehouse.exists():
         with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -191,7 +192,7 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
         print("\nmarts.issues by repository (rows, open, pull requests):")
         for repo, n, open_, prs in per_repo:
             print(f"  {repo:<24} {n:>7} {open_:>7} {prs:>7}")
-    print(f"\nLake:      {lake.resolve()}")
+    print(f"\nLake:      {lake.location}")
     print(f"DuckDB:    {warehouse.resolve()}   (try: duckdb {warehouse} \"SELECT * FROM marts.issues LIMIT 5\")")
     print(f"Dagster:   {os.environ.get('DAGSTER_HOME')}   (make dev shows these runs in the UI)")
 

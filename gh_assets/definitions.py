@@ -12,6 +12,7 @@ from gh_assets.github.schedules import github_catch_up_schedule
 from gh_assets.github.sensors import github_issue_changes_sensor, github_repos_sensor
 from gh_assets.marts.analytics import analytics_automation_sensor, analytics_marts
 from gh_assets.marts.assets import ENTITY_MARTS, mart_issues
+from gh_assets.retention import lake_retention_job, lake_retention_schedule
 
 
 def build_defs() -> dg.Definitions:
@@ -24,9 +25,9 @@ def build_defs() -> dg.Definitions:
 
     return dg.Definitions(
         assets=[raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts, *table_assets(), *FEATURE_ASSETS, *publish_assets()],
-        jobs=[issues_job, daily_job, commits_job, analytics_job],
+        jobs=[issues_job, daily_job, commits_job, analytics_job, lake_retention_job],
         sensors=[github_repos_sensor, github_issue_changes_sensor, analytics_automation_sensor, features_automation_sensor],
-        schedules=[github_catch_up_schedule],
+        schedules=[github_catch_up_schedule, lake_retention_schedule],
         resources=build_resources(),
     )
 

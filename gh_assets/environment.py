@@ -6,6 +6,8 @@
 | GITHUB_TOKEN | unset (anonymous) | the token; bound through dg.EnvVar so its value never enters config or the UI |
 | GITHUB_TOKENS | unset | several tokens, comma-separated; requests go to the one with the most budget left |
 | GH_ASSETS_DATA_DIR | ./data | the lake (``lake/``) and the DuckDB warehouse (``warehouse.duckdb``) |
+| GH_ASSETS_LAKE_ROOT | <GH_ASSETS_DATA_DIR>/lake | the lake root: a folder or ``s3://bucket/prefix`` (AWS_* variables for endpoint and keys) |
+| GH_ASSETS_RAW_RETENTION_DAYS | unset (keep forever) | days of raw pages lake_retention_job keeps |
 | GH_ASSETS_CONFIG | ./sources.yaml | the sources config |
 | GH_ASSETS_POSTGRES_DSN | unset (no publish) | the PostgreSQL that ``publish/*`` copies marts to; dg.EnvVar, never logged |
 """
@@ -27,6 +29,8 @@ from gh_assets.resources import LakeResource
 DATA_DIR_ENV = "GH_ASSETS_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
 WAREHOUSE_FILE = "warehouse.duckdb"
+LAKE_ROOT_ENV = "GH_ASSETS_LAKE_ROOT"
+RAW_RETENTION_ENV = "GH_ASSETS_RAW_RETENTION_DAYS"
 
 
 def _env_or(name: str, default: str | None) -> str | dg.EnvVar | None:
@@ -39,6 +43,11 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
 
 
+def lake_root(data: Path | None = None) -> str | Path:
+    """``$GH_ASSETS_LAKE_ROOT`` (a folder or ``s3://bucket/prefix``), else ``<data dir>/lake``."""
+    return os.environ.get(LAKE_ROOT_ENV) or (data_dir() if data is None else data) / "lake"
+
+
 def build_resources() -> dict[str, object]:
     return {
         "github": GitHubResource(
@@ -46,7 +55,11 @@ def build_resources() -> dict[str, object]:
             token=_env_or("GITHUB_TOKEN", None),
             tokens=_env_or("GITHUB_TOKENS", None),
         ),
-        "lake": LakeResource(data_dir=_env_or(DATA_DIR_ENV, DEFAULT_DATA_DIR)),
+        "lake": LakeResource(
+            data_dir=_env_or(DATA_DIR_ENV, DEFAULT_DATA_DIR),
+            root=_env_or(LAKE_ROOT_ENV, None),
+            raw_retention_days=dg.EnvVar.int(RAW_RETENTION_ENV) if os.environ.get(RAW_RETENTION_ENV) else None,
+        ),
         # DuckDBResource takes a path, not a directory: derived from the same variable as the lake.
         # A memory limit makes DuckDB spill to disk instead of growing with the mart (its default is 80% of RAM).
         "duckdb": DuckDBResource(database=str(data_dir() / WAREHOUSE_FILE), connection_config={"memory_limit": "1GB"}),

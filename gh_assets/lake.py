@@ -1,35 +1,62 @@
-"""The lake on local disk: where raw pages, staged Parquet and quarantine live, and atomic partition writes.
+"""The lake: raw pages, staged Parquet and quarantine under one root, on local disk or an object store.
 
-Layout (``<root>`` is ``$GH_ASSETS_DATA_DIR/lake``)::
+Layout (``<root>`` is ``$GH_ASSETS_LAKE_ROOT``, by default ``$GH_ASSETS_DATA_DIR/lake``)::
 
     raw/<entity>/repo=<owner>__<name>/date=<YYYY-MM-DD>/manifest.json + pages/<seq>.json.zst
     staged/<entity>/repo=<owner>__<name>/date=<YYYY-MM-DD>/part-0.parquet
     quarantine/<entity>/repo=<owner>__<name>/date=<YYYY-MM-DD>/part-0.parquet
 
-Every partition is written to a temporary sibling and renamed into place, so readers never see half a
-partition and a rerun replaces the old partition whole.
+Readers never see half a partition, a rerun replaces a partition whole, and a failed write leaves the
+previous version in place:
+
+- on local disk every partition is written to a temporary sibling and renamed into place;
+- on an object store (``s3://bucket/prefix``; no atomic rename) a partition's objects go under a fresh
+  version prefix (``date=.../<version>/pages/00000.json.zst``, ``date=.../<version>/part-0.parquet``) and its
+  ``manifest.json``, naming them, is written last. One PUT replaces an object atomically and readers resolve
+  a partition through its manifest only, so they see the old version or the new one, never a mix; the old
+  version's objects are deleted once the new manifest is in place.
+
+Object-store endpoint and credentials come from the standard AWS variables (``AWS_ENDPOINT_URL``,
+``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``) read by botocore and Polars themselves:
+they never pass through this module, Dagster config, metadata or logs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import polars as pl
 import zstandard
 
-from gh_assets.config import repo_slug
+from gh_assets.config import repo_from_slug, repo_slug
+
+if TYPE_CHECKING:
+    import duckdb
+    import fsspec
 
 MANIFEST = "manifest.json"
 PAGES = "pages"
+PARQUET_FILE = "part-0.parquet"
+LAYERS = ("raw", "staged", "quarantine")
 _ZSTD_LEVEL = 3
+_PUT_BATCH = 32  # raw pages buffered before one concurrent upload: bounded memory, fewer round trips
+_PARTITION_RE = re.compile(r"repo=(?P<slug>[^/]+)/date=(?P<day>\d{4}-\d{2}-\d{2})$")
+
+
+class LakeError(Exception):
+    """The lake root cannot be used (an unsupported scheme, a missing optional dependency)."""
 
 
 @dataclass(frozen=True)
@@ -61,17 +88,74 @@ def _replace_dir(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def is_remote(root: str | os.PathLike[str]) -> bool:
+    """Whether ``root`` names an object store (``s3://...``) rather than a local folder."""
+    return "://" in os.fspath(root)
+
+
+def _new_version() -> str:
+    # Sortable by time, unique across writers: the folder of one write of a partition on an object store.
+    return f"v{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
+
+
+def _object_store(root: str) -> fsspec.AbstractFileSystem:
+    protocol = root.split("://", 1)[0]
+    try:
+        import fsspec
+    except ImportError:  # pragma: no cover - fsspec comes with dagster
+        raise LakeError(f"lake root {root}: fsspec is not installed; install gh_assets[s3]") from None
+    options: dict[str, Any] = {}
+    if protocol in ("s3", "s3a"):
+        try:
+            import s3fs  # noqa: F401
+        except ImportError:
+            raise LakeError(f"lake root {root}: s3fs is not installed; install the s3 extra: pip install 'gh_assets[s3]'") from None
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        # No listing cache: another process may publish meanwhile. No instance cache: a new Lake picks up
+        # the environment as it is now. Endpoint and keys are left to botocore's own environment lookup.
+        # max_concurrency=1: a whole-object GET without a HEAD first (objects here are small).
+        options = {"use_listings_cache": False, "skip_instance_cache": True, "max_concurrency": 1}
+        if region:
+            options["client_kwargs"] = {"region_name": region}
+    try:
+        return fsspec.filesystem(protocol, **options)
+    except (ImportError, ValueError) as exc:
+        raise LakeError(f"lake root {root}: no filesystem for {protocol}:// ({exc})") from None
+
+
 class Lake:
-    """Paths and atomic I/O under one lake root."""
+    """Paths and atomic I/O under one lake root: a local folder or ``s3://bucket/prefix``.
+
+    Paths are :class:`~pathlib.Path` on local disk and ``s3://`` URL strings on an object store.
+    """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root)
+        self.remote = is_remote(root)
+        self.root: Path | str = os.fspath(root).rstrip("/") if self.remote else Path(root)
+        self._fs: fsspec.AbstractFileSystem | None = None
 
-    def partition_dir(self, layer: str, entity: str, repo: str, day: date) -> Path:
-        return self.root / layer / entity / f"repo={repo_slug(repo)}" / f"date={day.isoformat()}"
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        """The fsspec filesystem of an object-store root (created on first use)."""
+        if not self.remote:
+            raise LakeError(f"lake root {self.root} is a local folder; it has no object-store filesystem")
+        if self._fs is None:
+            self._fs = _object_store(str(self.root))
+        return self._fs
 
-    def repo_dir(self, layer: str, entity: str, repo: str) -> Path:
-        return self.root / layer / entity / f"repo={repo_slug(repo)}"
+    @property
+    def location(self) -> str:
+        """The root as shown to people: an absolute folder or the ``s3://`` URL."""
+        return str(self.root) if self.remote else str(Path(self.root).resolve())
+
+    def _path(self, *parts: str) -> Path | str:
+        return "/".join((str(self.root), *parts)) if self.remote else Path(self.root).joinpath(*parts)
+
+    def partition_dir(self, layer: str, entity: str, repo: str, day: date) -> Path | str:
+        return self._path(layer, entity, f"repo={repo_slug(repo)}", f"date={day.isoformat()}")
+
+    def repo_dir(self, layer: str, entity: str, repo: str) -> Path | str:
+        return self._path(layer, entity, f"repo={repo_slug(repo)}")
 
     # --- raw pages -------------------------------------------------------------------------------------
     def raw_writer(self, entity: str, repo: str, days: list[date]) -> RawWriter:
@@ -79,12 +163,19 @@ class Lake:
 
     def raw_manifest(self, entity: str, repo: str, day: date) -> list[RawPageMeta] | None:
         """The pages captured for one partition, or None if the partition was never captured."""
-        path = self.partition_dir("raw", entity, repo, day) / MANIFEST
+        if self.remote:
+            data = self._manifest(str(self.partition_dir("raw", entity, repo, day)))
+            return None if data is None else [RawPageMeta(**page) for page in data["pages"]]
+        path = Path(self.partition_dir("raw", entity, repo, day)) / MANIFEST
         try:
             data = orjson.loads(path.read_bytes())
         except FileNotFoundError:
             return None
         return [RawPageMeta(**page) for page in data["pages"]]
+
+    def raw_page_path(self, entity: str, repo: str, day: date, file: str) -> str:
+        """Where the page ``file`` (as a manifest names it) of a raw partition is stored."""
+        return f"{self.partition_dir('raw', entity, repo, day)}/{file}" if self.remote else str(Path(self.partition_dir("raw", entity, repo, day)) / file)
 
     def raw_pages(self, entity: str, repo: str, day: date) -> Iterator[tuple[RawPageMeta, bytes, str]]:
         """Yield ``(meta, body, path)`` for every page captured for the partition."""
@@ -92,49 +183,267 @@ class Lake:
         manifest = self.raw_manifest(entity, repo, day)
         if manifest is None:
             raise FileNotFoundError(f"{base}: no raw capture for {repo} on {day}; materialise the raw pages first")
-        for meta in manifest:
-            path = base / meta.file
-            yield meta, self.read_page(path), str(path)
+        if not self.remote:
+            for meta in manifest:
+                path = Path(base) / meta.file
+                yield meta, self.read_page(path), str(path)
+            return
+        urls = [f"{base}/{meta.file}" for meta in manifest]
+        # One partition's compressed pages fetched concurrently (a day of one repository: small).
+        bodies = self.fs.cat(urls, on_error="raise") if urls else {}
+        dctx = zstandard.ZstdDecompressor()
+        for meta, url in zip(manifest, urls, strict=True):
+            yield meta, dctx.decompress(bodies[self.fs._strip_protocol(url)]), url
 
     def read_page(self, path: str | os.PathLike[str]) -> bytes:
         """The exact body of one captured page."""
-        return zstandard.ZstdDecompressor().decompress(Path(path).read_bytes())
+        raw = self.fs.cat_file(os.fspath(path)) if self.remote else Path(path).read_bytes()
+        return zstandard.ZstdDecompressor().decompress(raw)
+
+    def raw_page_count(self, entity: str, repo: str | None = None) -> int:
+        """Pages stored in the published raw partitions of ``entity`` (of one repository, or all)."""
+        return sum(len(m.get("pages", [])) for _, _, m in self._published("raw", entity, repo))
 
     # --- Parquet ---------------------------------------------------------------------------------------
-    def parquet_path(self, layer: str, entity: str, repo: str, day: date) -> Path:
-        return self.partition_dir(layer, entity, repo, day) / "part-0.parquet"
+    def parquet_path(self, layer: str, entity: str, repo: str, day: date) -> Path | str:
+        """The partition's Parquet file (on an object store: of its published version; may not exist)."""
+        part = self.partition_dir(layer, entity, repo, day)
+        if not self.remote:
+            return Path(part) / PARQUET_FILE
+        data = self._manifest(str(part))
+        return f"{part}/{data['files'][0]}" if data and data.get("files") else f"{part}/{PARQUET_FILE}"
 
-    def write_parquet(self, frame: pl.DataFrame, layer: str, entity: str, repo: str, day: date) -> Path:
+    def write_parquet(self, frame: pl.DataFrame, layer: str, entity: str, repo: str, day: date) -> Path | str:
         """Write one partition atomically (an empty frame still writes a file: the day is known to be empty)."""
         final_dir = self.partition_dir(layer, entity, repo, day)
+        if self.remote:
+            version = _new_version()
+            buf = io.BytesIO()
+            frame.write_parquet(buf, compression="zstd", statistics=True)
+            name = f"{version}/{PARQUET_FILE}"
+            manifest = {"layer": layer, "entity": entity, "repo": repo, "date": day.isoformat(), "version": version, "files": [name], "rows": frame.height}
+            self._publish(str(final_dir), manifest, {f"{final_dir}/{name}": buf.getvalue()})
+            return f"{final_dir}/{name}"
+        final_dir = Path(final_dir)
         tmp_dir = final_dir.with_name(f".{final_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
         tmp_dir.mkdir(parents=True)
-        frame.write_parquet(tmp_dir / "part-0.parquet", compression="zstd", statistics=True)
+        frame.write_parquet(tmp_dir / PARQUET_FILE, compression="zstd", statistics=True)
         _replace_dir(tmp_dir, final_dir)
-        return final_dir / "part-0.parquet"
+        return final_dir / PARQUET_FILE
 
     def remove_partition(self, layer: str, entity: str, repo: str, day: date) -> None:
-        shutil.rmtree(self.partition_dir(layer, entity, repo, day), ignore_errors=True)
+        part = self.partition_dir(layer, entity, repo, day)
+        if not self.remote:
+            shutil.rmtree(part, ignore_errors=True)
+            return
+        self._remove_remote(str(part))
 
     def parquet_glob(self, layer: str, entity: str, repo: str) -> str:
-        return str(self.repo_dir(layer, entity, repo) / "date=*" / "*.parquet")
+        """A glob of the repository's Parquet files (local disk only: object-store partitions resolve through manifests)."""
+        if self.remote:
+            raise LakeError(f"{self.root}: object-store partitions are read through their manifests; use parquet_files")
+        return str(Path(self.repo_dir(layer, entity, repo)) / "date=*" / "*.parquet")
+
+    def parquet_files(self, layer: str, entity: str, repo: str | None = None) -> list[str]:
+        """The Parquet files of every published partition of ``entity`` (of one repository, or all), sorted."""
+        if not self.remote:
+            base = Path(self.root) / layer / entity
+            pattern = f"repo={repo_slug(repo)}/date=*/*.parquet" if repo else "repo=*/date=*/*.parquet"
+            return sorted(str(p) for p in base.glob(pattern))
+        return sorted(f"{url}/{f}" for _, url, m in self._published(layer, entity, repo) for f in m.get("files", []))
+
+    def staged_files(self, entity: str, repo: str) -> list[str]:
+        """The staged Parquet files of one repository (what its mart is loaded from)."""
+        return self.parquet_files("staged", entity, repo)
+
+    @contextlib.contextmanager
+    def local_reads(self) -> Iterator[Callable[[list[str]], list[str]]]:
+        """Yield ``localise(files)``: local paths DuckDB can read at native speed for files of this lake.
+
+        On local disk it returns the files unchanged. On an object store it downloads them concurrently (one
+        GET each) into a temporary folder, replacing the previous call's copies, so disk use stays at one
+        repository's files; the folder goes when the block ends. Published objects never change (a new
+        version gets new names), so a copy is exactly what the manifest named. Reading ``s3://`` URLs
+        through a registered fsspec filesystem works too (:meth:`register_filesystem`) but costs several
+        round trips per file per query.
+        """
+        if not self.remote:
+            yield lambda files: list(files)
+            return
+        with tempfile.TemporaryDirectory(prefix="gh_assets-lake-") as tmp:
+            batch = [0]
+
+            def localise(files: list[str]) -> list[str]:
+                shutil.rmtree(Path(tmp) / str(batch[0]), ignore_errors=True)
+                batch[0] += 1
+                folder = Path(tmp) / str(batch[0])
+                folder.mkdir()
+                local = [str(folder / f"{n:06d}-{Path(f).name}") for n, f in enumerate(files)]
+                if files:
+                    self.fs.get(list(files), local)
+                return local
+
+            yield localise
+
+    def register_filesystem(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Let DuckDB read this lake's ``s3://`` URLs through fsspec (DuckDB 2.0 cannot install httpfs offline)."""
+        if self.remote and self.fs.protocol[0] not in con.list_filesystems():
+            con.register_filesystem(self.fs)
+
+    def exists(self, path: str | os.PathLike[str]) -> bool:
+        """Whether a file of this lake exists (a local path or an object URL)."""
+        return self.fs.exists(os.fspath(path)) if self.remote else Path(path).exists()
+
+    # --- listing and retention -----------------------------------------------------------------------
+    def list_partitions(self, layer: str, entity: str, repo: str | None = None) -> list[tuple[str, date]]:
+        """``(repository, day)`` of every published partition of ``entity``, sorted."""
+        parts = self._partition_dirs(layer, entity, repo)
+        if self.remote:
+            published = {folder for _, folder, _ in self._published(layer, entity, repo, parts)}
+            parts = [p for p in parts if p[2] in published]
+        return sorted((r, d) for r, d, _ in parts)
+
+    def raw_partitions_before(self, older_than: date) -> list[tuple[str, str, date]]:
+        """``(entity, repository, day)`` of every raw partition (published or not) whose day is before ``older_than``."""
+        out = []
+        for entity in self._children(self._path("raw")):
+            out += [(entity, r, d) for r, d, _ in self._partition_dirs("raw", entity) if d < older_than]
+        return sorted(out)
+
+    def prune_raw(self, older_than: date) -> int:
+        """Delete the raw partitions whose day is before ``older_than`` (never staged or quarantine). Returns how many."""
+        doomed = self.raw_partitions_before(older_than)
+        for entity, repo, day in doomed:
+            self.remove_partition("raw", entity, repo, day)
+        return len(doomed)
+
+    def _children(self, path: Path | str) -> list[str]:
+        """Names of the folders right under ``path`` (hidden temporaries left out)."""
+        if not self.remote:
+            return sorted(p.name for p in Path(path).iterdir() if p.is_dir() and not p.name.startswith(".")) if Path(path).is_dir() else []
+        try:
+            return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(str(path), detail=False))
+        except FileNotFoundError:
+            return []
+
+    def _partition_dirs(self, layer: str, entity: str, repo: str | None = None) -> list[tuple[str, date, str]]:
+        """``(repository, day, folder)`` of every partition folder (on an object store: one delimited LIST per repository)."""
+        base = self._path(layer, entity)
+        slugs = [f"repo={repo_slug(repo)}"] if repo else [s for s in self._children(base) if s.startswith("repo=")]
+        out = []
+        for slug in slugs:
+            for name in self._children(f"{base}/{slug}" if self.remote else Path(base) / slug):
+                match = _PARTITION_RE.search(f"{slug}/{name}")
+                if not match:
+                    continue
+                try:
+                    repo_name, day = repo_from_slug(match["slug"]), date.fromisoformat(match["day"])
+                except ValueError:  # a folder the lake did not write
+                    continue
+                folder = f"{base}/{slug}/{name}" if self.remote else str(Path(base) / slug / name)
+                out.append((repo_name, day, folder))
+        return out
+
+    # --- object store: versions published by their manifest -------------------------------------------
+    def _manifest(self, part: str) -> dict[str, Any] | None:
+        try:
+            return orjson.loads(self.fs.cat_file(f"{part}/{MANIFEST}"))
+        except FileNotFoundError:
+            return None
+
+    def _published(
+        self, layer: str, entity: str, repo: str | None, parts: list[tuple[str, date, str]] | None = None
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(repository, folder, manifest)`` of every partition with a manifest (fetched concurrently on an object store)."""
+        parts = self._partition_dirs(layer, entity, repo) if parts is None else parts
+        if not self.remote:
+            manifests = [(r, folder, Path(folder) / MANIFEST) for r, _, folder in parts]
+            return [(r, folder, orjson.loads(m.read_bytes())) for r, folder, m in manifests if m.exists()]
+        urls = {f"{folder}/{MANIFEST}": (r, folder) for r, _, folder in parts}
+        found = self.fs.cat(list(urls), on_error="omit") if urls else {}
+        out = []
+        for url, (r, folder) in urls.items():
+            body = found.get(self.fs._strip_protocol(url))
+            if body is not None:
+                out.append((r, folder, orjson.loads(body)))
+        return out
+
+    def _put_objects(self, objects: dict[str, bytes]) -> None:
+        """Upload objects (concurrently); each becomes visible whole or not at all."""
+        if objects:
+            self.fs.pipe(objects)
+
+    def _publish(self, part: str, manifest: dict[str, Any], objects: dict[str, bytes]) -> None:
+        """Upload ``objects`` (under the manifest's version prefix), then the manifest: the one PUT that publishes.
+
+        On failure the new version's objects are removed (unless the manifest did land) and the previous
+        version stays the partition's. After publishing, the previous version's objects are deleted.
+        """
+        version = manifest["version"]
+        old = self._manifest(part)
+        try:
+            self._put_objects(objects)
+            self._put_objects({f"{part}/{MANIFEST}": orjson.dumps(manifest)})
+        except BaseException:
+            self._discard_unpublished(part, version)
+            raise
+        if old is not None and old.get("version") != version:
+            self._drop_version(part, old)
+
+    def _discard_unpublished(self, part: str, version: str) -> None:
+        """Best-effort removal of ``version``'s objects unless the partition's manifest names it."""
+        try:
+            current = self._manifest(part)
+            if current is None or current.get("version") != version:
+                self.fs.rm(f"{part}/{version}", recursive=True)
+        except Exception:  # noqa: BLE001 - unreferenced objects are invisible to readers; cleanup must not mask the real error
+            pass
+
+    def _drop_version(self, part: str, manifest: dict[str, Any]) -> None:
+        """Best-effort removal of a superseded version: the objects its manifest named (one bulk DELETE, no LIST)."""
+        try:
+            if files := _files_of(manifest):
+                self.fs.rm([f"{part}/{f}" for f in files])
+        except Exception:  # noqa: BLE001 - the new version is published; leftovers are unreferenced
+            pass
+
+    def _remove_remote(self, part: str) -> None:
+        objects = self.fs.find(part)  # one LIST; usually empty (a quarantine that stayed clean)
+        if not objects:
+            return
+        # The manifest goes first: from then on no reader sees the partition, whatever is left to delete.
+        manifest = self.fs._strip_protocol(f"{part}/{MANIFEST}")
+        if manifest in objects:
+            self.fs.rm_file(f"{part}/{MANIFEST}")
+        rest = [p for p in objects if p != manifest]
+        if rest:
+            self.fs.rm(rest)
+
+
+def _files_of(manifest: dict[str, Any]) -> list[str]:
+    return [p["file"] for p in manifest.get("pages", [])] + list(manifest.get("files", []))
 
 
 class RawWriter:
     """Streams pages of one sweep into per-day partitions; :meth:`commit` publishes them all.
 
     A page whose items span several days is stored in each of those days, so every partition holds the
-    exact bodies it was built from and can be replayed alone. Pages are written as they arrive: memory
-    stays flat however long the sweep.
+    exact bodies it was built from and can be replayed alone. Pages are written as they arrive (on an
+    object store in small concurrent batches): memory stays flat however long the sweep.
     """
 
     def __init__(self, lake: Lake, entity: str, repo: str, days: list[date]) -> None:
         self.lake, self.entity, self.repo = lake, entity, repo
         token = uuid.uuid4().hex[:8]
         self._final = {day: lake.partition_dir("raw", entity, repo, day) for day in days}
-        self._tmp = {day: path.with_name(f".{path.name}.tmp-{token}") for day, path in self._final.items()}
         self._manifests: dict[date, list[dict[str, Any]]] = {day: [] for day in days}
         self._cctx = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+        if lake.remote:
+            self._version = _new_version()
+            self._pending: dict[str, bytes] = {}
+            self._tmp: dict[date, Any] = dict(self._final)
+            return
+        self._tmp = {day: path.with_name(f".{path.name}.tmp-{token}") for day, path in self._final.items()}
         for tmp in self._tmp.values():
             (tmp / PAGES).mkdir(parents=True)
 
@@ -147,21 +456,41 @@ class RawWriter:
         for day in targets:
             entries = self._manifests[day]
             name = f"{PAGES}/{len(entries):05d}.json.zst"
-            (self._tmp[day] / name).write_bytes(compressed)
+            if self.lake.remote:
+                name = f"{self._version}/{name}"
+                self._pending[f"{self._final[day]}/{name}"] = compressed
+            else:
+                (self._tmp[day] / name).write_bytes(compressed)
             entries.append(asdict(RawPageMeta(seq=len(entries), file=name, **meta)))
+        if self.lake.remote and len(self._pending) >= _PUT_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        self.lake._put_objects(pending)
 
     def commit(self) -> dict[date, int]:
         """Publish every day (days with no page get an empty manifest). Returns pages per day."""
         counts = {}
+        if self.lake.remote:
+            self._flush()
         for day, tmp in self._tmp.items():
-            (tmp / MANIFEST).write_bytes(
-                orjson.dumps({"entity": self.entity, "repo": self.repo, "date": day.isoformat(), "pages": self._manifests[day]})
-            )
-            _replace_dir(tmp, self._final[day])
+            manifest = {"entity": self.entity, "repo": self.repo, "date": day.isoformat(), "pages": self._manifests[day]}
+            if self.lake.remote:
+                self.lake._publish(str(self._final[day]), {**manifest, "version": self._version}, {})
+            else:
+                (tmp / MANIFEST).write_bytes(orjson.dumps(manifest))
+                _replace_dir(tmp, self._final[day])
             counts[day] = len(self._manifests[day])
         return counts
 
     def abort(self) -> None:
+        if self.lake.remote:
+            # Unpublished objects are invisible already (no manifest names them); removing them is housekeeping.
+            self._pending = {}
+            for part in self._final.values():
+                self.lake._discard_unpublished(str(part), self._version)
+            return
         for tmp in self._tmp.values():
             shutil.rmtree(tmp, ignore_errors=True)
 

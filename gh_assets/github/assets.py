@@ -247,7 +247,7 @@ def _drift_of_newest_day(store: Lake, repo: str, day: date, quality: IssueQualit
     """The run's newest day of ``repo`` against the staged days before it."""
     window = [day - timedelta(days=n) for n in range(quality.drift_window_days + 1)]
     files = [store.parquet_path("staged", ENTITY, repo, d) for d in window]
-    existing = [f for f in files if f.exists()]
+    existing = [f for f in files if store.exists(f)]
     history = pl.scan_parquet(existing).select("partition_date", *DRIFT_KEYS).collect() if existing else pl.DataFrame(
         schema={"partition_date": pl.Date, "state": pl.String, "is_pull_request": pl.Boolean}
     )

@@ -25,7 +25,7 @@ def stored_pages(lake: Lake, entity: str, repo: str, partitions: Iterable[date])
     for part in partitions:
         for meta in lake.raw_manifest(entity, repo, part) or []:
             if meta.etag:
-                out.setdefault(meta.key, (meta.etag, str(lake.partition_dir("raw", entity, repo, part) / meta.file)))
+                out.setdefault(meta.key, (meta.etag, lake.raw_page_path(entity, repo, part, meta.file)))
     return out
 
 

@@ -7,6 +7,7 @@ rows with what ``sql/<table>_expected.sql`` computes from the staged files.
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -50,12 +51,15 @@ def build_mart_asset(
         started = time.monotonic()
         loaded: dict[str, int] = {}
         mismatches: dict[str, str] = {}
-        with duckdb.get_connection() as con:
+        Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)  # with an s3:// lake nothing else creates the data dir
+        with duckdb.get_connection() as con, store.local_reads() as localise:
             run_sql(con, f"{table}_create")
             for repo in by_repo(context.partition_keys):
-                glob = store.parquet_glob("staged", table, repo)
-                if not list(store.repo_dir("staged", table, repo).glob("date=*/*.parquet")):
+                files = store.staged_files(table, repo)
+                if not files:
                     raise FileNotFoundError(f"no staged {table} for {repo} under {store.repo_dir('staged', table, repo)}")
+                # An s3:// lake: the published versions, copied to a temporary folder for DuckDB's native reader.
+                glob = localise(files) if store.remote else store.parquet_glob("staged", table, repo)
                 con.execute("BEGIN TRANSACTION")
                 try:
                     run_sql(con, f"{table}_load", {"repository": repo, "staged_glob": glob})
