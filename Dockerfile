@@ -17,7 +17,7 @@ WORKDIR /opt/gh_assets
 # config loads in every Dagster process, run pods included.
 COPY pyproject.toml requirements.lock README.md ./
 COPY gh_assets ./gh_assets
-RUN pip install -c requirements.lock ".[postgres]" "dagster-k8s==0.29.27"
+RUN pip install -c requirements.lock ".[postgres,s3]" "dagster-k8s==0.29.27"
 
 # The sources config baked in as a default; mount a ConfigMap over it (or set GH_ASSETS_CONFIG) in a cluster.
 COPY sources.yaml ./sources.yaml

@@ -12,6 +12,7 @@ import shutil
 import sys
 import textwrap
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -82,6 +83,11 @@ def _execute(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str], 
         run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("GH_ASSETS_LOG_LEVEL", "WARNING")}}}},
         raise_on_error=False,
     )
+    return outcome_of(result)
+
+
+def outcome_of(result: dg.ExecuteInProcessResult) -> tuple[bool, list[tuple[str, str, str]], str | None]:
+    """Success, the checks ``(asset, check, passed | warned | failed)`` and the first error of an in-process run."""
     checks = [
         (e.asset_key.to_user_string(), e.check_name, "passed" if e.passed else ("warned" if e.severity.value == "WARN" else "failed"))
         for e in result.get_asset_check_evaluations()
@@ -138,6 +144,15 @@ def _run_analytics(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> 
     first, last = min(o.start for o in outcomes), max(o.end for o in outcomes)
     ok, checks, error = _execute(instance, analytics_job.name, {}, None)
     outcomes.append(RunOutcome("(analytics marts)", first, last, ok, checks, error))
+
+
+def _run_tables(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> None:
+    """Materialise the table sources of the config (``tables:``), if any, as one more run."""
+    from gh_assets.tables.runs import materialise_tables
+
+    ok, checks, error = materialise_tables(instance)
+    if (checks or not ok) and outcomes:
+        outcomes.append(RunOutcome("(table sources)", min(o.start for o in outcomes), max(o.end for o in outcomes), ok, checks, error))
 
 
 def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
@@ -209,8 +224,10 @@ def demo_emulator_config(sources: SourcesConfig, *, seed: int = 1, issues: int =
 
     org_repos = [f"{org.org}/{name}" for org in sources.github.orgs for name in DEMO_ORG_REPOS]
     archived = tuple(f"{org.org}/{name}" for org in sources.github.orgs for name in DEMO_ORG_ARCHIVED)
+    # A budget no demo exhausts: reviews and files cost a request per PR, past GitHub's 5,000 an hour for 5 repos.
     return EmulatorConfig(
-        seed=seed, repos=(*sources.repo_names, *org_repos), archived_repos=archived, issues_per_repo=issues, start=start, days=days
+        seed=seed, repos=(*sources.repo_names, *org_repos), archived_repos=archived, issues_per_repo=issues, start=start, days=days,
+        rate_limit=1_000_000,
     )
 
 
@@ -246,8 +263,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"materialising {repo} {start} .. {last} ...", flush=True)
             outcomes.append(_run_range(instance, repo, start, last))
         _run_analytics(instance, outcomes)
+        _run_tables(instance, outcomes)
+        requests = Counter(endpoint_of(r.path) for r in emu.request_log)
     _print_summary(outcomes, data_dir)
+    print(f"\nAPI requests ({sum(requests.values())}) by endpoint:")
+    for endpoint, n in sorted(requests.items()):
+        print(f"  {endpoint:<38} {n}")
     return 0 if all(o.success for o in outcomes) else 1
+
+
+def endpoint_of(path: str) -> str:
+    """``/repos/o/r/pulls/12/files`` -> ``pulls/{n}/files``: an API path without its repository and numbers."""
+    parts = path.strip("/").split("/")
+    rest = parts[3:] if parts[0] == "repos" else parts[:1]
+    return "/".join("{n}" if p.isdigit() else p for p in rest) or "/"
 
 
 def cmd_dev(args: argparse.Namespace) -> int:

@@ -29,6 +29,9 @@ def build_defs() -> dg.Definitions:
         sensors=[github_repos_sensor, github_issue_changes_sensor, analytics_automation_sensor, features_automation_sensor],
         schedules=[github_catch_up_schedule, lake_retention_schedule],
         resources=build_resources(),
+        # Steps run in the run's own process: a subprocess per step costs seconds of start-up each, and the
+        # pools serialise API and DuckDB steps anyway.
+        executor=dg.in_process_executor,
     )
 
 

@@ -27,15 +27,6 @@ def materialise_tables(instance: dg.DagsterInstance, config: str | None = None) 
         run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("GH_ASSETS_LOG_LEVEL", "WARNING")}}}},
         raise_on_error=False,
     )
-    checks = [
-        (e.asset_key.to_user_string(), e.check_name, "passed" if e.passed else ("warned" if e.severity.value == "WARN" else "failed"))
-        for e in result.get_asset_check_evaluations()
-    ]
-    error = None
-    if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        err = failures[0].step_failure_data.error if failures else None
-        while err is not None and err.cause is not None and err.cls_name in ("DagsterExecutionStepExecutionError", "RetryRequestedFromPolicy"):
-            err = err.cause
-        error = f"{err.cls_name}: {err.message.strip()}" if err is not None else "blocking checks failed"
-    return result.success, checks, error
+    from gh_assets.cli import outcome_of
+
+    return outcome_of(result)

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from gh_assets import cli
+from gh_assets.cli import endpoint_of
 from gh_assets.emulator import Emulator, EmulatorConfig
 from gh_assets.github.entities import COMMITS, PR_FILES, PULL_REQUESTS, REVIEWS, read_pages, stage
 from gh_assets.github.partitions import REPOS_PARTITION
@@ -45,13 +46,8 @@ def live(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     mp = pytest.MonkeyPatch()
     emulator.clear_log()
     data_dir, home = ingest(mp, emulator.url, root, REPO, START, END)
-    yield data_dir, home, {"requests": Counter(_endpoint(r.path) for r in emulator.request_log)}
+    yield data_dir, home, {"requests": Counter(endpoint_of(r.path) for r in emulator.request_log)}
     mp.undo()
-
-
-def _endpoint(path: str) -> str:
-    parts = path.strip("/").split("/")
-    return "/".join("{n}" if p.isdigit() else p for p in parts[3:]) if parts[0] == "repos" else "/".join(parts[:1])
 
 
 def test_marts_equal_the_emulator(emulator: Emulator, live: tuple[Path, Path, dict]) -> None:
