@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import textwrap
+import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -146,6 +147,51 @@ def _run_analytics(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> 
     outcomes.append(RunOutcome("(analytics marts)", first, last, ok, checks, error))
 
 
+def materialise_in_process(instance: dg.DagsterInstance, assets: list, tags: dict[str, str] | None = None) -> tuple[bool, list[tuple[str, str, str]], str | None]:
+    """One in-process run of ``assets`` with resources from the environment as it is now; see :func:`outcome_of`."""
+    import dagster as dg
+
+    from gh_assets.environment import build_resources
+
+    result = dg.materialize(
+        assets,
+        instance=instance,
+        resources=build_resources(),
+        tags={**(tags or {}), "gh_assets/launched_by": "cli"},
+        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("GH_ASSETS_LOG_LEVEL", "WARNING")}}}},
+        raise_on_error=False,
+    )
+    return outcome_of(result)
+
+
+def _run_features(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> None:
+    """Build the feature tables from the marts (the features automation sensor does it under the daemon)."""
+    if not outcomes or not all(o.success for o in outcomes):
+        return
+    from gh_assets.features.assets import FEATURE_ASSETS
+
+    print("building the feature tables ...", flush=True)
+    ok, checks, error = materialise_in_process(instance, FEATURE_ASSETS)
+    outcomes.append(RunOutcome("(feature tables)", min(o.start for o in outcomes), max(o.end for o in outcomes), ok, checks, error))
+
+
+def _run_publish(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> None:
+    """With ``$GH_ASSETS_POSTGRES_DSN`` set, publish commits, pull requests and issues of every loaded repository."""
+    from gh_assets.github.partitions import month_range_tags, range_tags
+    from gh_assets.publish.assets import publish_assets, publish_commits, publish_issues, publish_pull_requests
+
+    if not publish_assets():
+        return
+    for o in [o for o in outcomes if o.success and "/" in o.repo]:
+        print(f"publishing {o.repo} to PostgreSQL ...", flush=True)
+        started = time.monotonic()
+        monthly = materialise_in_process(instance, [publish_commits], month_range_tags(o.repo, o.start, o.end))
+        daily = materialise_in_process(instance, [publish_pull_requests, publish_issues], range_tags(o.repo, o.start, o.end))
+        ok = monthly[0] and daily[0]
+        error = monthly[2] or daily[2]
+        outcomes.append(RunOutcome(f"(publish {o.repo}, {time.monotonic() - started:.1f} s)", o.start, o.end, ok, monthly[1] + daily[1], error))
+
+
 def _run_tables(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> None:
     """Materialise the table sources of the config (``tables:``), if any, as one more run."""
     from gh_assets.tables.runs import materialise_tables
@@ -264,6 +310,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             outcomes.append(_run_range(instance, repo, start, last))
         _run_analytics(instance, outcomes)
         _run_tables(instance, outcomes)
+        _run_features(instance, outcomes)
+        _run_publish(instance, outcomes)
         requests = Counter(endpoint_of(r.path) for r in emu.request_log)
     _print_summary(outcomes, data_dir)
     print(f"\nAPI requests ({sum(requests.values())}) by endpoint:")

@@ -100,7 +100,12 @@ def features_config_path(path: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_features_config(path: str | os.PathLike[str] | None = None) -> FeaturesConfig:
-    """Read and validate the features config; raise :class:`FeaturesConfigError` naming the file and the field."""
+    """Read and validate the features config; raise :class:`FeaturesConfigError` naming the file and the field.
+
+    With no path given, no ``$GH_ASSETS_FEATURES_CONFIG`` and no ``./features.yaml``, the defaults apply.
+    """
+    if path is None and not os.environ.get(FEATURES_CONFIG_ENV) and not Path(DEFAULT_FEATURES_CONFIG).exists():
+        return FeaturesConfig.model_validate({})
     return load_yaml_model(
         features_config_path(path), FeaturesConfig, "features config", FEATURES_CONFIG_ENV, FeaturesConfigError, empty_ok=True
     )
