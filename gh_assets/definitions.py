@@ -9,7 +9,7 @@ from gh_assets.github.assets import issues, raw_issue_pages
 from gh_assets.github.entity_assets import RAW_ASSETS, STAGED_ASSETS
 from gh_assets.github.jobs import analytics_job, commits_job, daily_job, issues_job
 from gh_assets.github.schedules import github_catch_up_schedule
-from gh_assets.github.sensors import github_issue_changes_sensor, github_repos_sensor
+from gh_assets.github.sensors import github_commit_changes_sensor, github_issue_changes_sensor, github_repos_sensor
 from gh_assets.marts.analytics import analytics_automation_sensor, analytics_marts
 from gh_assets.marts.assets import ENTITY_MARTS, mart_issues
 from gh_assets.retention import lake_retention_job, lake_retention_schedule
@@ -26,7 +26,7 @@ def build_defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts, *table_assets(), *FEATURE_ASSETS, *publish_assets()],
         jobs=[issues_job, daily_job, commits_job, analytics_job, lake_retention_job],
-        sensors=[github_repos_sensor, github_issue_changes_sensor, analytics_automation_sensor, features_automation_sensor],
+        sensors=[github_repos_sensor, github_issue_changes_sensor, github_commit_changes_sensor, analytics_automation_sensor, features_automation_sensor],
         schedules=[github_catch_up_schedule, lake_retention_schedule],
         resources=build_resources(),
         # Steps run in the run's own process: a subprocess per step costs seconds of start-up each, and the

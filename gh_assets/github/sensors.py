@@ -7,8 +7,11 @@ days picks all of them up.
 
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -103,21 +106,41 @@ def github_repos_sensor(context: dg.SensorEvaluationContext, sources: SourcesRes
     return result
 
 
-def _poll_one(client: GitHubClient, repo: str, state: dict[str, str]) -> tuple[str, Response | None]:
-    params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
+@dataclass(frozen=True)
+class ChangeFeed:
+    """What a change sensor polls: the newest item of one list per repository, and the run a change calls for."""
+
+    path: str  # "/repos/{repo}/issues"
+    params: dict[str, str | int]
+    newest: Callable[[dict[str, Any]], str]  # the item's timestamp that moves when the list changes
+    tags: Callable[[str, date, date], dict[str, str]]  # range tags of the run covering [previous, newest]
+
+
+ISSUE_CHANGES = ChangeFeed(
+    "/repos/{repo}/issues",
+    {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1},
+    lambda item: item["updated_at"],
+    range_tags,
+)
+COMMIT_CHANGES = ChangeFeed(
+    "/repos/{repo}/commits", {"per_page": 1}, lambda item: item["commit"]["committer"]["date"], month_range_tags
+)
+
+
+def _poll_one(client: GitHubClient, feed: ChangeFeed, repo: str, state: dict[str, str]) -> tuple[str, Response | None]:
     try:
-        return repo, client.get(f"/repos/{repo}/issues", params, etag=state.get("etag"))
+        return repo, client.get(feed.path.format(repo=repo), feed.params, etag=state.get("etag"))
     except errors.GitHubError:
         return repo, None
 
 
 def poll_changes(
-    client: GitHubClient, repos: list[str], cursor: dict[str, dict[str, str]], *, concurrency: int = 8
+    client: GitHubClient, repos: list[str], cursor: dict[str, dict[str, str]], *, feed: ChangeFeed = ISSUE_CHANGES, concurrency: int = 8
 ) -> tuple[list[dg.RunRequest], list[str]]:
-    """One conditional request per repository for its most recently updated issue.
+    """One conditional request per repository for the newest item of ``feed`` (issues by default).
 
     A 304 (the stored ETag still matches) means nothing changed and costs no rate limit. Otherwise the
-    days from the cursor's high-water ``updated_at`` to the newest one are re-materialised in one run, and
+    partitions from the cursor's high-water timestamp to the newest one are re-materialised in one run, and
     the cursor moves on. A repository seen for the first time is only recorded: its first load comes from
     the config sensor. Requests go out ``concurrency`` at a time (the client's shared budget still applies),
     so a tick over hundreds of repositories stays well inside the sensor's time limit. Returns the run
@@ -126,7 +149,7 @@ def poll_changes(
     requests: list[dg.RunRequest] = []
     failed: list[str] = []
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        answers = list(pool.map(lambda repo: _poll_one(client, repo, cursor.get(repo, {})), repos))
+        answers = list(pool.map(lambda repo: _poll_one(client, feed, repo, cursor.get(repo, {})), repos))
     for repo, response in answers:
         state = cursor.get(repo, {})
         if response is None:
@@ -134,7 +157,7 @@ def poll_changes(
             continue
         if response.not_modified:
             continue
-        newest = response.data[0]["updated_at"] if response.data else None
+        newest = feed.newest(response.data[0]) if response.data else None
         cursor[repo] = {"etag": response.etag or "", "updated_at": newest or state.get("updated_at", "")}
         previous = state.get("updated_at")
         if not newest or not previous or newest <= previous:
@@ -143,27 +166,42 @@ def poll_changes(
         requests.append(
             dg.RunRequest(
                 run_key=f"changes:{repo}:{newest}",  # a repeated tick for the same change launches nothing new
-                tags={**range_tags(repo, start, end), "gh_assets/reason": "changed"},
+                tags={**feed.tags(repo, start, end), "gh_assets/reason": "changed"},
             )
         )
     return requests, failed
+
+
+def _tick(context: dg.SensorEvaluationContext, github: GitHubResource, feed: ChangeFeed) -> dg.SensorResult:
+    cursor: dict[str, dict[str, str]] = json.loads(context.cursor) if context.cursor else {}
+    repos = sorted(context.instance.get_dynamic_partitions(REPOS_PARTITION))
+    for gone in set(cursor) - set(repos):
+        del cursor[gone]
+    with github.client() as client:
+        requests, failed = poll_changes(client, repos, cursor, feed=feed)
+        stats = client.stats.as_metadata()
+    if failed:
+        context.log.warning(f"could not poll {len(failed)} repositories: {', '.join(failed[:10])}")
+    context.log.info(f"polled {len(repos)} repositories: {stats['requests']} requests, {stats['not_modified']} unchanged (304)")
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
 
 
 @dg.sensor(
     name="github_issue_changes_sensor",
     job=daily_job,
     minimum_interval_seconds=300,
-    description="Per repository, a conditional request (ETag in the cursor) for the newest update; runs only what changed.",
+    description="Per repository, a conditional request (ETag in the cursor) for the newest updated issue; re-runs the "
+    "days that changed (issues, pull requests with reviews and files, comments).",
 )
 def github_issue_changes_sensor(context: dg.SensorEvaluationContext, github: GitHubResource) -> dg.SensorResult:
-    cursor: dict[str, dict[str, str]] = json.loads(context.cursor) if context.cursor else {}
-    repos = sorted(context.instance.get_dynamic_partitions(REPOS_PARTITION))
-    for gone in set(cursor) - set(repos):
-        del cursor[gone]
-    with github.client() as client:
-        requests, failed = poll_changes(client, repos, cursor)
-        stats = client.stats.as_metadata()
-    if failed:
-        context.log.warning(f"could not poll {len(failed)} repositories: {', '.join(failed[:10])}")
-    context.log.info(f"polled {len(repos)} repositories: {stats['requests']} requests, {stats['not_modified']} unchanged (304)")
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
+    return _tick(context, github, ISSUE_CHANGES)
+
+
+@dg.sensor(
+    name="github_commit_changes_sensor",
+    job=commits_job,
+    minimum_interval_seconds=900,
+    description="Per repository, a conditional request (ETag in the cursor) for the newest commit; re-runs the months that changed.",
+)
+def github_commit_changes_sensor(context: dg.SensorEvaluationContext, github: GitHubResource) -> dg.SensorResult:
+    return _tick(context, github, COMMIT_CHANGES)

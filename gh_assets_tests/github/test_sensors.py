@@ -10,7 +10,7 @@ from gh_assets.config import ConfigError
 from gh_assets.emulator import Emulator, EmulatorConfig
 from gh_assets.github.partitions import REPOS_PARTITION
 from gh_assets.github.resources import GitHubResource, SourcesResource
-from gh_assets.github.sensors import apply_partition_requests, github_issue_changes_sensor, github_repos_sensor
+from gh_assets.github.sensors import apply_partition_requests, github_commit_changes_sensor, github_issue_changes_sensor, github_repos_sensor
 
 
 def evaluate(instance: dg.DagsterInstance, config: Path) -> dg.SensorResult:
@@ -102,3 +102,33 @@ def test_change_sensor_tick_over_many_repos(instance: dg.DagsterInstance) -> Non
     assert len(json.loads(first.cursor)) == 120
     assert statuses == [200] + [304] * 119
     assert [r.run_key.split(":")[1] for r in second.run_requests] == ["many-org/repo-042"]
+
+
+def test_commit_sensor_polls_the_newest_commit_and_runs_the_months_that_changed(instance: dg.DagsterInstance) -> None:
+    repos = ("demo-org/quiet", "demo-org/busy")
+    with Emulator(EmulatorConfig(seed=5, repos=repos, issues_per_repo=200, start="2025-01-01", days=90)) as emu:
+        instance.add_dynamic_partitions(REPOS_PARTITION, list(repos))
+        resources = {"github": GitHubResource(api_url=emu.url)}
+
+        def tick(cursor: str | None) -> dg.SensorResult:
+            return github_commit_changes_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+        first = tick(None)
+        assert not first.run_requests
+        cursor = json.loads(first.cursor)
+        newest = emu.commits("demo-org/busy")[0]["commit"]["committer"]["date"]
+        assert cursor["demo-org/busy"]["updated_at"] == newest
+
+        emu.clear_log()
+        unchanged = tick(first.cursor)
+        assert not unchanged.run_requests and [r.status for r in emu.request_log] == [304, 304]
+        assert all(r.path.endswith("/commits") and r.query["per_page"] == "1" for r in emu.request_log)
+
+        # The cursor as it was before the newest commits landed (an older high-water mark, a stale ETag): the
+        # next tick gets a 200 and asks for the months between the two.
+        stale = {**cursor, "demo-org/busy": {"etag": '"stale"', "updated_at": "2025-01-15T00:00:00Z"}}
+        (request,) = tick(json.dumps(stale)).run_requests
+        assert request.job_name is None or request.job_name == "github_commits_job"
+        assert request.tags["dagster/asset_partition_range_start"] == "2025-01-01|demo-org/busy"
+        assert request.tags["dagster/asset_partition_range_end"] == f"{newest[:7]}-01|demo-org/busy"
+        assert request.run_key == f"changes:demo-org/busy:{newest}"
