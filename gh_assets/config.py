@@ -293,8 +293,8 @@ class TableSource(BaseModel):
         if self.kind == "csv":
             if not self.path:
                 raise ValueError(f"table {self.name!r}: kind csv needs a path (a file or a glob)")
-            if "://" in self.path:
-                raise ValueError(f"table {self.name!r}: path {self.path!r}: only local files are supported (object storage is not yet)")
+            if "://" in self.path and not self.path.startswith("s3://"):
+                raise ValueError(f"table {self.name!r}: path {self.path!r}: a local path or an s3:// URL is supported")
             if self.dsn_env or self.query or self.table:
                 raise ValueError(f"table {self.name!r}: dsn_env, query and table belong to kind sql")
         else:

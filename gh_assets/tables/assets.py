@@ -31,6 +31,8 @@ def table_key(name: str) -> dg.AssetKey:
 
 def csv_pattern(spec: TableSource, base_dir: Path) -> str:
     """The CSV path or glob; a relative one is relative to the config file's folder."""
+    if (spec.path or "").startswith("s3://"):
+        return spec.path or ""
     path = Path(spec.path or "")
     return str(path if path.is_absolute() else base_dir / path)
 

@@ -43,9 +43,20 @@ class SourceRead:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-def csv_files(pattern: str) -> list[Path]:
-    """The files of a path or glob, sorted; a pattern that matches nothing is an error, not an empty table."""
-    matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+def csv_files(pattern: str) -> list[Path | str]:
+    """The files of a path or glob, sorted; a pattern that matches nothing is an error, not an empty table.
+
+    ``s3://bucket/key`` (or a glob of keys) is listed through s3fs (the ``s3`` extra); endpoint and credentials
+    come from the standard ``AWS_*`` variables.
+    """
+    if pattern.startswith("s3://"):
+        import fsspec
+
+        fs, _ = fsspec.core.url_to_fs(pattern)
+        keys = fs.glob(pattern) if glob.has_magic(pattern) else [k for k in [pattern.removeprefix("s3://")] if fs.isfile(k)]
+        matches: list[Path | str] = sorted(f"s3://{k}" for k in keys)
+    else:
+        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
     if not matches:
         raise TableSourceError(f"{pattern}: no file matches this path")
     return matches
@@ -133,14 +144,20 @@ def _rows_quoted(text: str, header: list[str], delimiter: str) -> tuple[pl.DataF
     return frame, blank
 
 
-def read_csv_file(path: Path, expected: Sequence[str], delimiter: str, keep: Sequence[str] | None) -> SourceRead:
+def read_csv_file(path: Path | str, expected: Sequence[str], delimiter: str, keep: Sequence[str] | None) -> SourceRead:
     """One CSV file as strings (empty fields are null) with ``source_file``, ``source_line`` and the field count.
 
     ``expected`` columns must be in the header; ``keep`` (None: all) are the columns taken.
     Not ``pl.read_csv``: it fills a short row with nulls without a word and cannot say which line a row came
     from; splitting the lines ourselves (the csv module when the file has quotes) gives both.
     """
-    data = path.read_bytes()
+    if isinstance(path, str):  # s3://: the object's bytes, read once like a local file's
+        import fsspec
+
+        with fsspec.open(path, "rb") as handle:
+            data = handle.read()
+    else:
+        data = path.read_bytes()
     size = len(data)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]

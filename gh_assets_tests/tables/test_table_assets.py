@@ -111,7 +111,7 @@ def test_inferred_schema_is_shown_and_the_all_partition(project: Callable[..., R
         ("  - {name: t, kind: csv, path: a.csv, columns: {a: int}, dedup_keys: [b]}\n", "unknown columns b"),
         ("  - {name: t, kind: sql, dsn_env: 'postgresql://u:p@h/db', table: x, infer: true}\n", "dsn_env is the NAME of an environment variable"),
         ("  - {name: t, kind: sql, dsn_env: PG, infer: true}\n", "kind sql needs exactly one of query and table"),
-        ("  - {name: t, kind: csv, path: 's3://b/a.csv', infer: true}\n", "only local files are supported"),
+        ("  - {name: t, kind: csv, path: 'gs://b/a.csv', infer: true}\n", "a local path or an s3:// URL is supported"),
         ("  - {name: t, kind: csv, path: a.csv, infer: true}\n  - {name: t, kind: csv, path: b.csv, infer: true}\n", "table 't' is listed twice"),
     ],
 )
