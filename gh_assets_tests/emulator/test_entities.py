@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import collections
 import re
 import time
@@ -78,28 +77,9 @@ def emu() -> Any:
         yield e
 
 
-@pytest.fixture(scope="module")
-def client(emu: Emulator) -> Any:
-    with httpx.Client(base_url=emu.url, timeout=10) as c:
-        yield c
+# The module-scoped httpx client fixture and the Link-walking helpers are the emulator tests' own.
+from gh_assets_tests.emulator.test_emulator import client, ts, walk  # noqa: E402,F401
 
-
-def walk(client: httpx.Client, url: str, params: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], list[httpx.Response]]:
-    items: list[dict[str, Any]] = []
-    responses = []
-    r = client.get(url, params=params)
-    while True:
-        assert r.status_code == 200, r.text
-        responses.append(r)
-        items.extend(r.json())
-        nxt = r.links.get("next")
-        if not nxt:
-            return items, responses
-        r = client.get(nxt["url"])
-
-
-def ts(value: str) -> int:
-    return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def stamp(epoch: int) -> str:
