@@ -2,6 +2,7 @@
 
 
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import dagster as dg
@@ -61,6 +62,31 @@ def raw_issue_pages(context: dg.AssetExecutionContext, github: GitHubResource, l
     return dg.MaterializeResult(
         metadata={**captured.metadata(), **stats, "duration_seconds": round(time.monotonic() - started, 3)}
     )
+
+
+def in_batches(
+    parts: list[date], read: Callable[[date], pl.DataFrame], flush: Callable[[list[date], list[pl.DataFrame]], None]
+) -> int:
+    """Read partitions one by one and hand them to ``flush`` in batches of about ``BATCH_ROWS`` raw rows.
+
+    Validating many partitions at once is cheaper (Pandera's per-call cost is far above its per-row cost);
+    bounded batches keep memory flat over a long range. Returns the raw rows read.
+    """
+    batch_parts: list[date] = []
+    frames: list[pl.DataFrame] = []
+    rows = total = 0
+    for part in parts:
+        frame = read(part)
+        batch_parts.append(part)
+        frames.append(frame)
+        rows += frame.height
+        total += frame.height
+        if rows >= BATCH_ROWS:
+            flush(batch_parts, frames)
+            batch_parts, frames, rows = [], [], 0
+    if batch_parts:
+        flush(batch_parts, frames)
+    return total
 
 
 def _check(name: str, measure: Measure, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
@@ -165,22 +191,13 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
     if not by_repo:
         raise dg.Failure("the run selected no partitions of github/issues")
     for repo, days in by_repo.items():
-        batch_days: list[date] = []
-        batch: list[pl.DataFrame] = []
-        rows = 0
-        for day in days:
-            pages = ((body, parse_utc_iso(meta.fetched_at), where) for meta, body, where in store.raw_pages(ENTITY, repo, day))
-            frame = issues_frame(pages, repo, day)
-            raw_records += frame.height
-            batch_days.append(day)
-            batch.append(frame)
-            rows += frame.height
-            # Validate many days at once, but in bounded batches so memory stays flat over a long range.
-            if rows >= BATCH_ROWS:
-                flush(repo, batch_days, batch)
-                batch_days, batch, rows = [], [], 0
-        if batch_days:
-            flush(repo, batch_days, batch)
+        raw_records += in_batches(
+            days,
+            lambda day, repo=repo: issues_frame(
+                ((body, parse_utc_iso(meta.fetched_at), where) for meta, body, where in store.raw_pages(ENTITY, repo, day)), repo, day
+            ),
+            lambda parts, frames, repo=repo: flush(repo, parts, frames),
+        )
         drift_measures.append(_drift_of_newest_day(store, repo, days[-1], quality))
 
     total = totals["staged"] + totals["quarantined"]

@@ -14,7 +14,7 @@ import dagster as dg
 import orjson
 import polars as pl
 
-from gh_assets.github.assets import BATCH_ROWS, FRESHNESS, INGEST_RETRY
+from gh_assets.github.assets import FRESHNESS, INGEST_RETRY, in_batches
 from gh_assets.github.capture import Captured, capture, days_of, page_cache, stored_pages
 from gh_assets.github.client import GitHubClient
 from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS, Entity, read_pages, stage
@@ -273,20 +273,13 @@ def stage_partitions(
     if not by_repo:
         raise dg.Failure(f"the run selected no partitions of {key.to_user_string()}")
     for repo, parts in by_repo.items():
-        batch_parts: list[date] = []
-        frames: list[pl.DataFrame] = []
-        rows = 0
-        for part in parts:
-            pages = ((body, parse_utc_iso(meta.fetched_at), where, meta.key, part) for meta, body, where in store.raw_pages(entity.raw, repo, part))
-            frame = read_pages(entity, pages)
-            batch_parts.append(part)
-            frames.append(frame)
-            rows += frame.height
-            if rows >= BATCH_ROWS:
-                flush(repo, batch_parts, frames)
-                batch_parts, frames, rows = [], [], 0
-        if batch_parts:
-            flush(repo, batch_parts, frames)
+        in_batches(
+            parts,
+            lambda part, repo=repo: read_pages(
+                entity, ((body, parse_utc_iso(meta.fetched_at), where, meta.key, part) for meta, body, where in store.raw_pages(entity.raw, repo, part))
+            ),
+            lambda batch, frames, repo=repo: flush(repo, batch, frames),
+        )
 
     failing = (
         pl.concat(reasons).group_by("quarantine_reason").agg(pl.col("len").sum()).sort("len", descending=True)
