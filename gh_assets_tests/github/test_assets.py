@@ -175,3 +175,25 @@ def test_a_partition_that_is_all_bad_fails_loudly(emulator: Emulator, instance: 
     assert check.passed is False and check.description.startswith("every row of 1 partitions failed")
     assert "demo-org/alpha 2025-01-14" in check.description
     assert not [m for m in result.get_asset_materialization_events() if m.asset_key.to_user_string() == "marts/issues"]
+
+
+def test_mart_reads_staged_files_of_an_older_layout(emulator: Emulator, instance: dg.DagsterInstance, tmp_path: Path) -> None:
+    """The mart reads by the first file's columns; a file written without a column falls back to the union."""
+    instance.add_dynamic_partitions(REPOS_PARTITION, list(DEMO_REPOS))
+    resources = make_resources(emulator.url, tmp_path)
+    assert materialize_range(instance, resources, REPO, date(2025, 1, 1), date(2025, 1, 10)).success
+    first = mart_rows(tmp_path)
+    lake = Lake(tmp_path / "lake")
+    # the newest day, as an earlier layout without node_id would have written it (read after the first file)
+    path = lake.parquet_path("staged", "issues", REPO, date(2025, 1, 10))
+    old = pl.read_parquet(path)
+    assert old.height > 0
+    old.drop("node_id").write_parquet(path)
+    result = dg.materialize([mart_issues], instance=instance, resources=resources, tags=range_tags(REPO, date(2025, 1, 1), date(2025, 1, 10)))
+    assert result.success
+    rows = mart_rows(tmp_path)
+    assert len(rows) == len(first)
+    changed = {r[1] for r in rows} & set(old["id"])
+    by_id = {r[1]: r for r in rows}
+    assert changed and all(by_id[i][2] is None for i in changed)  # node_id read as null, every other value kept
+    assert [r[:2] + r[3:] for r in rows] == [r[:2] + r[3:] for r in first]

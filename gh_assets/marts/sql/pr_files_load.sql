@@ -1,9 +1,11 @@
 -- Rebuild one repository's rows of marts.pr_files: for each PR, the files of its newest staged partition.
+-- $union_by_name: false reads every file by the first one's columns (fast); the loader retries with true
+-- when files from different versions differ.
 DELETE FROM marts.pr_files WHERE repository = $repository;
 
 INSERT INTO marts.pr_files BY NAME
 SELECT * EXCLUDE (fetched_at)
-FROM read_parquet($staged_glob, hive_partitioning = false, union_by_name = true)
+FROM read_parquet($staged_glob, hive_partitioning = false, union_by_name = $union_by_name)
 WHERE repository = $repository
 QUALIFY partition_date = max(partition_date) OVER (PARTITION BY pull_number)
     AND row_number() OVER (PARTITION BY pull_number, filename ORDER BY partition_date DESC, fetched_at DESC) = 1;

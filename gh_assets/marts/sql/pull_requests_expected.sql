@@ -1,2 +1,4 @@
 -- Rows marts.pull_requests must hold for the repository: its distinct PR numbers staged. Parameters: $staged_glob.
-SELECT count(DISTINCT number) FROM read_parquet($staged_glob, hive_partitioning = false, union_by_name = true);
+-- $union_by_name: false reads every file by the first one's columns (fast); the loader retries with true
+-- when files from different versions differ.
+SELECT count(DISTINCT number) FROM read_parquet($staged_glob, hive_partitioning = false, union_by_name = $union_by_name);
