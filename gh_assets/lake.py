@@ -177,23 +177,30 @@ class Lake:
         """Where the page ``file`` (as a manifest names it) of a raw partition is stored."""
         return f"{self.partition_dir('raw', entity, repo, day)}/{file}" if self.remote else str(Path(self.partition_dir("raw", entity, repo, day)) / file)
 
-    def raw_pages(self, entity: str, repo: str, day: date) -> Iterator[tuple[RawPageMeta, bytes, str]]:
-        """Yield ``(meta, body, path)`` for every page captured for the partition."""
+    def raw_pages(
+        self, entity: str, repo: str, day: date, skip: Callable[[RawPageMeta], bool] | None = None
+    ) -> Iterator[tuple[RawPageMeta, bytes | None, str]]:
+        """Yield ``(meta, body, path)`` for every page captured for the partition.
+
+        ``skip``: pages the caller already holds; they are yielded with ``body=None``, never read.
+        """
         base = self.partition_dir("raw", entity, repo, day)
         manifest = self.raw_manifest(entity, repo, day)
         if manifest is None:
             raise FileNotFoundError(f"{base}: no raw capture for {repo} on {day}; materialise the raw pages first")
+        wanted = [skip is None or not skip(meta) for meta in manifest]
         if not self.remote:
-            for meta in manifest:
+            for meta, want in zip(manifest, wanted, strict=True):
                 path = Path(base) / meta.file
-                yield meta, self.read_page(path), str(path)
+                yield meta, self.read_page(path) if want else None, str(path)
             return
         urls = [f"{base}/{meta.file}" for meta in manifest]
         # One partition's compressed pages fetched concurrently (a day of one repository: small).
-        bodies = self.fs.cat(urls, on_error="raise") if urls else {}
+        fetch = [url for url, want in zip(urls, wanted, strict=True) if want]
+        bodies = self.fs.cat(fetch, on_error="raise") if fetch else {}
         dctx = zstandard.ZstdDecompressor()
-        for meta, url in zip(manifest, urls, strict=True):
-            yield meta, dctx.decompress(bodies[self.fs._strip_protocol(url)]), url
+        for meta, url, want in zip(manifest, urls, wanted, strict=True):
+            yield meta, dctx.decompress(bodies[self.fs._strip_protocol(url)]) if want else None, url
 
     def read_page(self, path: str | os.PathLike[str]) -> bytes:
         """The exact body of one captured page."""

@@ -15,8 +15,8 @@ from gh_assets.github.partitions import day_bounds, days_by_repo, repo_day_parti
 from gh_assets.github.quality import DRIFT_KEYS, Measure, categorical, completeness, drift, markdown_table
 from gh_assets.github.resources import GitHubResource, SourcesResource
 from gh_assets.github.schemas import CATEGORICAL
-from gh_assets.github.transform import belongs_to_partition, issues_frame, split_valid
-from gh_assets.lake import Lake, parse_utc_iso
+from gh_assets.github.transform import PageFrames, belongs_to_partition, issue_page_frame, issues_frame_of, split_valid
+from gh_assets.lake import Lake
 from gh_assets.resources import LakeResource
 
 ENTITY = "issues"
@@ -191,11 +191,10 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
     if not by_repo:
         raise dg.Failure("the run selected no partitions of github/issues")
     for repo, days in by_repo.items():
+        pages = PageFrames(store, ENTITY, repo, issue_page_frame)
         raw_records += in_batches(
             days,
-            lambda day, repo=repo: issues_frame(
-                ((body, parse_utc_iso(meta.fetched_at), where) for meta, body, where in store.raw_pages(ENTITY, repo, day)), repo, day
-            ),
+            lambda day, repo=repo, pages=pages: issues_frame_of([frame for _, frame in pages(day)], repo, day),
             lambda parts, frames, repo=repo: flush(repo, parts, frames),
         )
         drift_measures.append(_drift_of_newest_day(store, repo, days[-1], quality))

@@ -469,21 +469,25 @@ class Staged:
     dropped_by_partition: dict[date, int]  # older versions of a row within the partition
 
 
+def page_frame(entity: Entity, body: bytes, fetched_at: datetime, where: str, key: str) -> pl.DataFrame:
+    """One stored page's typed raw rows, with its capture time and what its request says (the PR number)."""
+    context = page_context(entity, key)
+    return read_issue_page(body, where, dict(entity.json_schema)).with_columns(
+        pl.lit(fetched_at).cast(UTC_TS).alias("fetched_at"),
+        *(pl.lit(context.get(name), dtype=dtype).alias(name) for name, dtype in entity.context.items()),
+    )
+
+
 def read_pages(entity: Entity, pages: Iterable[tuple[bytes, datetime, str, str, date]]) -> pl.DataFrame:
     """Typed raw rows of ``(body, fetched_at, where, request_key, partition)`` pages, not yet placed or de-duplicated."""
-    frames = []
-    for body, fetched_at, where, key, partition in pages:
-        frame = read_issue_page(body, where, dict(entity.json_schema))
-        context = page_context(entity, key)
-        frames.append(
-            frame.with_columns(
-                pl.lit(fetched_at).cast(UTC_TS).alias("fetched_at"),
-                pl.lit(partition, dtype=pl.Date).alias("partition_date"),
-                *(pl.lit(context.get(name), dtype=dtype).alias(name) for name, dtype in entity.context.items()),
-            )
-        )
+    return frames_of(entity, [(page_frame(entity, body, fetched_at, where, key), partition) for body, fetched_at, where, key, partition in pages])
+
+
+def frames_of(entity: Entity, frames: Iterable[tuple[pl.DataFrame, date]]) -> pl.DataFrame:
+    """Page frames (from :func:`page_frame`) read for the given partitions, as one frame."""
+    placed = [frame.with_columns(pl.lit(partition, dtype=pl.Date).alias("partition_date")) for frame, partition in frames]
     empty = pl.DataFrame(schema={**entity.json_schema, **_EXTRA, "fetched_at": UTC_TS, "partition_date": pl.Date, **entity.context})
-    return pl.concat([empty, *frames], how="diagonal_relaxed") if frames else empty
+    return pl.concat([empty, *placed], how="diagonal_relaxed") if placed else empty
 
 
 def _placement(entity: Entity) -> pl.Expr:

@@ -17,7 +17,7 @@ import polars as pl
 from gh_assets.github.assets import FRESHNESS, INGEST_RETRY, in_batches
 from gh_assets.github.capture import Captured, capture, days_of, page_cache, stored_pages
 from gh_assets.github.client import GitHubClient
-from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS, Entity, read_pages, stage
+from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS, Entity, frames_of, page_frame, stage
 from gh_assets.github.pagination import CachedPage, SweepPage, isoformat_z, sweep_numbered, sweep_updated
 from gh_assets.github.quality import markdown_table
 from gh_assets.github.partitions import (
@@ -29,6 +29,7 @@ from gh_assets.github.partitions import (
     repo_month_partitions,
 )
 from gh_assets.github.resources import GitHubResource
+from gh_assets.github.transform import PageFrames
 from gh_assets.lake import Lake, parse_utc_iso
 from gh_assets.resources import LakeResource
 
@@ -273,11 +274,10 @@ def stage_partitions(
     if not by_repo:
         raise dg.Failure(f"the run selected no partitions of {key.to_user_string()}")
     for repo, parts in by_repo.items():
+        pages = PageFrames(store, entity.raw, repo, lambda body, meta, where: page_frame(entity, body, parse_utc_iso(meta.fetched_at), where, meta.key))
         in_batches(
             parts,
-            lambda part, repo=repo: read_pages(
-                entity, ((body, parse_utc_iso(meta.fetched_at), where, meta.key, part) for meta, body, where in store.raw_pages(entity.raw, repo, part))
-            ),
+            lambda part, pages=pages: frames_of(entity, ((frame, part) for _, frame in pages(part))),
             lambda batch, frames, repo=repo: flush(repo, batch, frames),
         )
 

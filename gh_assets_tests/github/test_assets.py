@@ -12,7 +12,8 @@ import pytest
 from gh_assets.emulator import Emulator
 from gh_assets.github.assets import issues, raw_issue_pages
 from gh_assets.github.partitions import REPOS_PARTITION, partition_key, range_tags
-from gh_assets.lake import Lake
+from gh_assets.github.transform import PageFrames, issue_page_frame, issues_frame, issues_frame_of
+from gh_assets.lake import Lake, parse_utc_iso
 from gh_assets.marts.assets import mart_issues
 from gh_assets_tests.conftest import DEMO_REPOS, make_resources
 
@@ -197,3 +198,29 @@ def test_mart_reads_staged_files_of_an_older_layout(emulator: Emulator, instance
     by_id = {r[1]: r for r in rows}
     assert changed and all(by_id[i][2] is None for i in changed)  # node_id read as null, every other value kept
     assert [r[:2] + r[3:] for r in rows] == [r[:2] + r[3:] for r in first]
+
+
+def test_consecutive_days_parse_each_stored_page_once(emulator: Emulator, instance: dg.DagsterInstance, tmp_path: Path) -> None:
+    """Pages spanning days are stored under each; a range read parses them once and gives the same rows per day."""
+    instance.add_dynamic_partitions(REPOS_PARTITION, list(DEMO_REPOS))
+    resources = make_resources(emulator.url, tmp_path)
+    assert materialize_range(instance, resources, REPO, date(2025, 1, 1), date(2025, 1, 20), assets=[raw_issue_pages]).success
+    lake = Lake(tmp_path / "lake")
+    days = [date(2025, 1, d) for d in range(1, 21)]
+    stored = sum(len(lake.raw_manifest("issues", REPO, d) or []) for d in days)
+    distinct = len({(m.key, m.fetched_at) for d in days for m in lake.raw_manifest("issues", REPO, d) or []})
+    assert distinct < stored  # the sweep's boundary pages are stored under two days
+
+    pages = PageFrames(lake, "issues", REPO, issue_page_frame)
+    for day in days:
+        frames = [frame for _, frame in pages(day)]
+        alone = issues_frame(((body, parse_utc_iso(meta.fetched_at), where) for meta, body, where in lake.raw_pages("issues", REPO, day)), REPO, day)
+        assert issues_frame_of(frames, REPO, day).equals(alone)
+    assert (pages.parsed, pages.reused) == (distinct, stored - distinct)
+
+    # a day captured again on its own is a different capture: its pages are parsed, not taken from the day before
+    assert dg.materialize([raw_issue_pages], instance=instance, resources=resources, partition_key=partition_key(REPO, days[10])).success
+    again = PageFrames(lake, "issues", REPO, issue_page_frame)
+    again(days[9])
+    again(days[10])
+    assert again.reused == 0
