@@ -78,5 +78,13 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                 with db_result(conn, self.prepare_insert_event(event)) as result:
                     event_ids.append(check.not_none(result.inserted_primary_key[0], "asset event id"))
             self._store_asset_event_tags(conn, events, event_ids)
-            for event, event_id in zip(events, event_ids, strict=True):
-                self._store_asset_event(conn, event, event_id)
+            # The asset-key row holds the *last* event of each kind (last materialisation, last run, last
+            # timestamp): Dagster rewrites it per event (an INSERT that fails, then an UPDATE of a serialised
+            # record). Writing only the last event of each (asset, kind), in batch order, leaves the same row.
+            last: dict[tuple[str | None, object], int] = {}
+            for i, event in enumerate(events):
+                dagster_event = event.get_dagster_event()
+                asset_key = dagster_event.asset_key.to_string() if dagster_event.asset_key else None
+                last[(asset_key, event.dagster_event_type)] = i
+            for i in sorted(last.values()):
+                self._store_asset_event(conn, events[i], event_ids[i])

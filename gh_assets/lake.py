@@ -178,11 +178,13 @@ class Lake:
         return f"{self.partition_dir('raw', entity, repo, day)}/{file}" if self.remote else str(Path(self.partition_dir("raw", entity, repo, day)) / file)
 
     def raw_pages(
-        self, entity: str, repo: str, day: date, skip: Callable[[RawPageMeta], bool] | None = None
+        self, entity: str, repo: str, day: date, skip: Callable[[RawPageMeta], bool] | None = None, *, decompress: bool = True
     ) -> Iterator[tuple[RawPageMeta, bytes | None, str]]:
         """Yield ``(meta, body, path)`` for every page captured for the partition.
 
         ``skip``: pages the caller already holds; they are yielded with ``body=None``, never read.
+        ``decompress=False`` yields the stored (zstd) bytes, for a caller that decompresses on other threads
+        (:func:`decompress_page`).
         """
         base = self.partition_dir("raw", entity, repo, day)
         manifest = self.raw_manifest(entity, repo, day)
@@ -192,7 +194,8 @@ class Lake:
         if not self.remote:
             for meta, want in zip(manifest, wanted, strict=True):
                 path = Path(base) / meta.file
-                yield meta, self.read_page(path) if want else None, str(path)
+                body = (self.read_page(path) if decompress else path.read_bytes()) if want else None
+                yield meta, body, str(path)
             return
         urls = [f"{base}/{meta.file}" for meta in manifest]
         # One partition's compressed pages fetched concurrently (a day of one repository: small).
@@ -200,12 +203,12 @@ class Lake:
         bodies = self.fs.cat(fetch, on_error="raise") if fetch else {}
         dctx = zstandard.ZstdDecompressor()
         for meta, url, want in zip(manifest, urls, wanted, strict=True):
-            yield meta, dctx.decompress(bodies[self.fs._strip_protocol(url)]) if want else None, url
+            stored = bodies[self.fs._strip_protocol(url)] if want else None
+            yield meta, dctx.decompress(stored) if stored is not None and decompress else stored, url
 
     def read_page(self, path: str | os.PathLike[str]) -> bytes:
         """The exact body of one captured page."""
-        raw = self.fs.cat_file(os.fspath(path)) if self.remote else Path(path).read_bytes()
-        return zstandard.ZstdDecompressor().decompress(raw)
+        return decompress_page(self.fs.cat_file(os.fspath(path)) if self.remote else Path(path).read_bytes())
 
     def raw_page_count(self, entity: str, repo: str | None = None) -> int:
         """Pages stored in the published raw partitions of ``entity`` (of one repository, or all)."""
@@ -500,6 +503,11 @@ class RawWriter:
             return
         for tmp in self._tmp.values():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def decompress_page(stored: bytes) -> bytes:
+    """A stored page's body (zstd releases the GIL: safe and parallel on worker threads)."""
+    return zstandard.ZstdDecompressor().decompress(stored)
 
 
 _ISO_US = "%Y-%m-%dT%H:%M:%S.%fZ"

@@ -38,6 +38,15 @@ def _run(emulator: Emulator, data_dir: Path, overrides: dict | None) -> dict:
             )
             latest = instance.get_latest_materialization_event(key)
             out[f"{key.to_user_string()} latest"] = latest.dagster_event.partition if latest and latest.dagster_event else None
+            # the asset-key row: the newest materialisation and this run, as the event log itself says
+            (asset_record,) = instance.get_asset_records([key])
+            entry = asset_record.asset_entry
+            newest = max(r.storage_id for r in records)
+            out[f"{key.to_user_string()} entry"] = (
+                entry.last_materialization_storage_id == newest,
+                entry.last_materialization.dagster_event.partition if entry.last_materialization else None,
+                entry.last_run_id == result.run_id,
+            )
         checks = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(issues.key, "issues_reconciled_raw"), limit=10
         )

@@ -2,6 +2,7 @@
 
 
 import time
+from concurrent.futures import Executor, wait
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -15,7 +16,16 @@ from gh_assets.github.partitions import day_bounds, days_by_repo, repo_day_parti
 from gh_assets.github.quality import DRIFT_KEYS, Measure, categorical, completeness, drift, markdown_table
 from gh_assets.github.resources import GitHubResource, SourcesResource
 from gh_assets.github.schemas import CATEGORICAL
-from gh_assets.github.transform import PageFrames, belongs_to_partition, issue_page_frame, issues_frame_of, split_valid
+from gh_assets.github.transform import (
+    PageFrames,
+    PageRows,
+    belongs_to_partition,
+    issues_frame_of,
+    page_rows,
+    page_shared,
+    parse_pool,
+    split_valid,
+)
 from gh_assets.lake import Lake
 from gh_assets.resources import LakeResource
 
@@ -65,28 +75,56 @@ def raw_issue_pages(context: dg.AssetExecutionContext, github: GitHubResource, l
 
 
 def in_batches(
-    parts: list[date], read: Callable[[date], pl.DataFrame], flush: Callable[[list[date], list[pl.DataFrame]], None]
+    parts: list[date], read: Callable[[date], list[PageRows]], flush: Callable[[list[date], list[PageRows]], None]
 ) -> int:
-    """Read partitions one by one and hand them to ``flush`` in batches of about ``BATCH_ROWS`` raw rows.
+    """Read partitions one by one and hand their pages to ``flush`` in batches of about ``BATCH_ROWS`` raw rows.
 
-    Validating many partitions at once is cheaper (Pandera's per-call cost is far above its per-row cost);
-    bounded batches keep memory flat over a long range. Returns the raw rows read.
+    Validating many partitions at once is cheaper (Pandera's and Polars' per-call costs are far above their
+    per-row costs); bounded batches keep memory flat over a long range. Returns the raw rows read.
     """
     batch_parts: list[date] = []
-    frames: list[pl.DataFrame] = []
+    pages: list[PageRows] = []
     rows = total = 0
     for part in parts:
-        frame = read(part)
+        read_now = read(part)
+        height = sum(p.height for p in read_now)
         batch_parts.append(part)
-        frames.append(frame)
-        rows += frame.height
-        total += frame.height
+        pages.extend(read_now)
+        rows += height
+        total += height
         if rows >= BATCH_ROWS:
-            flush(batch_parts, frames)
-            batch_parts, frames, rows = [], [], 0
+            flush(batch_parts, pages)
+            batch_parts, pages, rows = [], [], 0
     if batch_parts:
-        flush(batch_parts, frames)
+        flush(batch_parts, pages)
     return total
+
+
+def write_partitions(
+    store: Lake, entity: str, repo: str, parts: list[tuple[date, pl.DataFrame, pl.DataFrame | None]], pool: Executor | None = None
+) -> None:
+    """Publish each partition's staged rows, and its quarantined rows (or no quarantine), on ``pool``'s threads.
+
+    Each partition is its own folder, swapped in atomically, so the order does not matter; Polars writes
+    Parquet without the GIL, so a year of small day files is written on every core. The first error is raised
+    after every write has ended.
+    """
+
+    def write(part: date, good: pl.DataFrame, rejected: pl.DataFrame | None) -> None:
+        store.write_parquet(good, "staged", entity, repo, part)
+        if rejected is not None:
+            store.write_parquet(rejected, "quarantine", entity, repo, part)
+        else:
+            store.remove_partition("quarantine", entity, repo, part)
+
+    if pool is None:
+        for part in parts:
+            write(*part)
+        return
+    futures = [pool.submit(write, *part) for part in parts]
+    wait(futures)
+    for future in futures:
+        future.result()
 
 
 def _check(name: str, measure: Measure, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
@@ -148,8 +186,8 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
     reason_counts: list[pl.DataFrame] = []
     staged_sample: list[pl.DataFrame] = []
 
-    def flush(repo: str, days: list[date], frames: list[pl.DataFrame]) -> None:
-        batch = pl.concat(frames, how="vertical")
+    def flush(repo: str, days: list[date], pages: list[PageRows]) -> None:
+        batch = issues_frame_of(pages, repo)
         split = split_valid(batch)
         staged = split.staged.partition_by("partition_date", as_dict=True, maintain_order=True)
         bad = split.quarantined.partition_by("partition_date", as_dict=True, maintain_order=True)
@@ -157,14 +195,10 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
         raw_by_day = dict(batch.filter(belongs_to_partition()).group_by("partition_date").len().iter_rows())
         dropped_by_day = split.duplicates_by_day
         empty = split.staged.clear()
+        write_partitions(store, ENTITY, repo, [(day, staged.get((day,), empty), bad.get((day,))) for day in days], pool)
         for day in days:
             day_staged = staged.get((day,), empty)
             day_bad = bad.get((day,))
-            store.write_parquet(day_staged, "staged", ENTITY, repo, day)
-            if day_bad is not None:
-                store.write_parquet(day_bad, "quarantine", ENTITY, repo, day)
-            else:
-                store.remove_partition("quarantine", ENTITY, repo, day)
             accounted = day_staged.height + (day_bad.height if day_bad is not None else 0) + dropped_by_day.get(day, 0)
             if day_staged.height == 0 and day_bad is not None:
                 all_bad_days.append(f"{repo} {day}")
@@ -190,14 +224,15 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
     by_repo = days_by_repo(context.partition_keys)
     if not by_repo:
         raise dg.Failure("the run selected no partitions of github/issues")
-    for repo, days in by_repo.items():
-        pages = PageFrames(store, ENTITY, repo, issue_page_frame)
-        raw_records += in_batches(
-            days,
-            lambda day, repo=repo, pages=pages: issues_frame_of([frame for _, frame in pages(day)], repo, day),
-            lambda parts, frames, repo=repo: flush(repo, parts, frames),
-        )
-        drift_measures.append(_drift_of_newest_day(store, repo, days[-1], quality))
+    with parse_pool() as pool:
+        for repo, days in by_repo.items():
+            frames = PageFrames(store, ENTITY, repo, lambda body, _meta, where: page_rows(body, where), pool, days)
+            raw_records += in_batches(
+                days,
+                lambda day, frames=frames: [PageRows(frame, page_shared(meta, day)) for meta, frame in frames(day)],
+                lambda parts, frames, repo=repo: flush(repo, parts, frames),
+            )
+            drift_measures.append(_drift_of_newest_day(store, repo, days[-1], quality))
 
     total = totals["staged"] + totals["quarantined"]
     reasons = (

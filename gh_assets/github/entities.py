@@ -17,7 +17,7 @@ import pandera.polars as pa
 import polars as pl
 
 from gh_assets.github.schemas import AUTHOR_ASSOCIATIONS, UTC_TS
-from gh_assets.github.transform import _EXTRA, failure_reasons, read_issue_page
+from gh_assets.github.transform import PageRows, failure_reasons, page_rows, rows_of_pages, utc_micros
 
 _USER = pl.Struct({"login": pl.String, "id": pl.Int64})
 _GIT_USER = pl.Struct({"name": pl.String, "email": pl.String, "date": pl.String})
@@ -469,25 +469,23 @@ class Staged:
     dropped_by_partition: dict[date, int]  # older versions of a row within the partition
 
 
-def page_frame(entity: Entity, body: bytes, fetched_at: datetime, where: str, key: str) -> pl.DataFrame:
-    """One stored page's typed raw rows, with its capture time and what its request says (the PR number)."""
+def entity_rows(entity: Entity, pages: list[PageRows]) -> pl.DataFrame:
+    """Typed raw rows of many stored pages (their shared values: capture time, partition, request context)."""
+    return rows_of_pages(pages, dict(entity.json_schema), {"fetched_at": UTC_TS, "partition_date": pl.Date, **entity.context})
+
+
+def entity_page(entity: Entity, frame: pl.DataFrame, fetched_at: datetime, key: str, partition: date) -> PageRows:
+    """A page's rows with what they share: the capture time, the partition and what the request says (the PR number)."""
     context = page_context(entity, key)
-    return read_issue_page(body, where, dict(entity.json_schema)).with_columns(
-        pl.lit(fetched_at).cast(UTC_TS).alias("fetched_at"),
-        *(pl.lit(context.get(name), dtype=dtype).alias(name) for name, dtype in entity.context.items()),
-    )
+    return PageRows(frame, {"fetched_at": utc_micros(fetched_at), "partition_date": partition, **{n: context.get(n) for n in entity.context}})
 
 
 def read_pages(entity: Entity, pages: Iterable[tuple[bytes, datetime, str, str, date]]) -> pl.DataFrame:
     """Typed raw rows of ``(body, fetched_at, where, request_key, partition)`` pages, not yet placed or de-duplicated."""
-    return frames_of(entity, [(page_frame(entity, body, fetched_at, where, key), partition) for body, fetched_at, where, key, partition in pages])
-
-
-def frames_of(entity: Entity, frames: Iterable[tuple[pl.DataFrame, date]]) -> pl.DataFrame:
-    """Page frames (from :func:`page_frame`) read for the given partitions, as one frame."""
-    placed = [frame.with_columns(pl.lit(partition, dtype=pl.Date).alias("partition_date")) for frame, partition in frames]
-    empty = pl.DataFrame(schema={**entity.json_schema, **_EXTRA, "fetched_at": UTC_TS, "partition_date": pl.Date, **entity.context})
-    return pl.concat([empty, *placed], how="diagonal_relaxed") if placed else empty
+    return entity_rows(
+        entity,
+        [entity_page(entity, page_rows(body, where, dict(entity.json_schema)), fetched_at, key, partition) for body, fetched_at, where, key, partition in pages],
+    )
 
 
 def _placement(entity: Entity) -> pl.Expr:

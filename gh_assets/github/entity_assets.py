@@ -14,10 +14,10 @@ import dagster as dg
 import orjson
 import polars as pl
 
-from gh_assets.github.assets import FRESHNESS, INGEST_RETRY, in_batches
+from gh_assets.github.assets import FRESHNESS, INGEST_RETRY, in_batches, write_partitions
 from gh_assets.github.capture import Captured, capture, days_of, page_cache, stored_pages
 from gh_assets.github.client import GitHubClient
-from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS, Entity, frames_of, page_frame, stage
+from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS, Entity, entity_page, entity_rows, stage
 from gh_assets.github.pagination import CachedPage, SweepPage, isoformat_z, sweep_numbered, sweep_updated
 from gh_assets.github.quality import markdown_table
 from gh_assets.github.partitions import (
@@ -29,7 +29,7 @@ from gh_assets.github.partitions import (
     repo_month_partitions,
 )
 from gh_assets.github.resources import GitHubResource
-from gh_assets.github.transform import PageFrames
+from gh_assets.github.transform import PageFrames, PageRows, page_rows, parse_pool
 from gh_assets.lake import Lake, parse_utc_iso
 from gh_assets.resources import LakeResource
 
@@ -246,19 +246,15 @@ def stage_partitions(
     reasons: list[pl.DataFrame] = []
     samples: list[pl.DataFrame] = []
 
-    def flush(repo: str, parts: list[date], frames: list[pl.DataFrame]) -> None:
-        result = stage(entity, pl.concat(frames, how="diagonal_relaxed"), repo)
+    def flush(repo: str, parts: list[date], pages: list[PageRows]) -> None:
+        result = stage(entity, entity_rows(entity, pages), repo)
         staged = result.staged.partition_by("partition_date", as_dict=True, maintain_order=True)
         bad = result.quarantined.partition_by("partition_date", as_dict=True, maintain_order=True)
         empty = result.staged.clear()
+        write_partitions(store, entity.name, repo, [(part, staged.get((part,), empty), bad.get((part,))) for part in parts], pool)
         for part in parts:
             good = staged.get((part,), empty)
             rejected = bad.get((part,))
-            store.write_parquet(good, "staged", entity.name, repo, part)
-            if rejected is not None:
-                store.write_parquet(rejected, "quarantine", entity.name, repo, part)
-            else:
-                store.remove_partition("quarantine", entity.name, repo, part)
             accounted = good.height + (rejected.height if rejected is not None else 0) + result.dropped_by_partition.get(part, 0)
             raw = result.raw_by_partition.get(part, 0)
             if accounted != raw:
@@ -273,13 +269,19 @@ def stage_partitions(
 
     if not by_repo:
         raise dg.Failure(f"the run selected no partitions of {key.to_user_string()}")
-    for repo, parts in by_repo.items():
-        pages = PageFrames(store, entity.raw, repo, lambda body, meta, where: page_frame(entity, body, parse_utc_iso(meta.fetched_at), where, meta.key))
-        in_batches(
-            parts,
-            lambda part, pages=pages: frames_of(entity, ((frame, part) for _, frame in pages(part))),
-            lambda batch, frames, repo=repo: flush(repo, batch, frames),
-        )
+    schema = dict(entity.json_schema)
+
+    def read(frames: PageFrames, part: date) -> list[PageRows]:
+        return [entity_page(entity, frame, parse_utc_iso(meta.fetched_at), meta.key, part) for meta, frame in frames(part)]
+
+    with parse_pool() as pool:
+        for repo, parts in by_repo.items():
+            frames = PageFrames(store, entity.raw, repo, lambda body, _meta, where: page_rows(body, where, schema), pool, parts)
+            in_batches(
+                parts,
+                lambda part, frames=frames: read(frames, part),
+                lambda batch, frames, repo=repo: flush(repo, batch, frames),
+            )
 
     failing = (
         pl.concat(reasons).group_by("quarantine_reason").agg(pl.col("len").sum()).sort("len", descending=True)

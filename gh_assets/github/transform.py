@@ -7,9 +7,11 @@ fields we keep (the rest of GitHub's payload is skipped by the JSON reader).
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pandera.errors
@@ -17,7 +19,7 @@ import pandera.polars
 import polars as pl
 
 from gh_assets.github.schemas import UTC_TS, IssueSchema
-from gh_assets.lake import Lake, RawPageMeta, parse_utc_iso
+from gh_assets.lake import Lake, RawPageMeta, decompress_page, parse_utc_iso
 
 _USER = pl.Struct({"login": pl.String, "id": pl.Int64})
 
@@ -98,9 +100,10 @@ def _read_row_by_row(body: bytes, where: str, schema: dict[str, pl.DataType]) ->
     return pl.concat([frame, unreadable], how="diagonal")
 
 
-def read_issue_page(body: bytes, where: str, schema: dict[str, pl.DataType] = ISSUE_JSON_SCHEMA) -> pl.DataFrame:
-    """Parse one raw page (a JSON array) into the raw-field frame (plus ``raw_json``/``unreadable_reason``).
+def page_rows(body: bytes, where: str, schema: dict[str, pl.DataType] = ISSUE_JSON_SCHEMA) -> pl.DataFrame:
+    """Parse one raw page (a JSON array) into the raw-field frame: one Polars call on the hot path.
 
+    A page Polars refuses as a whole is read row by row: its frame also has ``raw_json``/``unreadable_reason``.
     ``schema`` names the fields read (issues by default; the other entities pass their own).
     """
     stripped = body.lstrip()
@@ -109,10 +112,47 @@ def read_issue_page(body: bytes, where: str, schema: dict[str, pl.DataType] = IS
     if stripped.rstrip() == b"[]":
         return pl.DataFrame(schema={**schema, **_EXTRA})
     try:
-        frame = pl.read_json(io.BytesIO(body), schema=schema)
+        return pl.read_json(io.BytesIO(body), schema=schema)
     except Exception:  # polars raises ComputeError variants for a value of the wrong type
         return _read_row_by_row(body, where, schema)
-    return frame.with_columns(pl.lit(None, dtype=pl.String).alias(k) for k in _EXTRA)
+
+
+@dataclass(frozen=True)
+class PageRows:
+    """One stored page's rows as read, and the values all of them share (capture time, partition, context)."""
+
+    frame: pl.DataFrame
+    shared: dict[str, object]
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+
+def rows_of_pages(pages: list[PageRows], schema: dict[str, pl.DataType], shared: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The rows of many pages as one frame, each row with its page's shared values.
+
+    Done once per batch rather than per page: a Polars call costs ~1 ms whatever its size, and a year of pages
+    is thousands of them. The shared values are expanded with ``repeat_by`` from one small frame. A timestamp
+    column's values are given as integer microseconds (see :func:`utc_micros`).
+    """
+    kept = [p for p in pages if p.height]
+    raw = pl.concat([pl.DataFrame(schema={**schema, **_EXTRA}), *(p.frame for p in kept)], how="diagonal_relaxed")
+    given = {name: pl.Int64 if dtype == UTC_TS else dtype for name, dtype in shared.items()}
+    per_page = pl.DataFrame(
+        {**{name: [p.shared.get(name) for p in kept] for name in shared}, "_rows": [p.height for p in kept]},
+        schema={**given, "_rows": pl.Int64},
+    )
+    expanded = per_page.select(pl.col(name).repeat_by("_rows").explode().cast(dtype) for name, dtype in shared.items())
+    return pl.concat([raw, expanded], how="horizontal")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_micros(ts: datetime) -> int:
+    """Microseconds since the epoch: how a UTC timestamp is handed to Polars cheaply."""
+    return (ts - _EPOCH) // timedelta(microseconds=1)
 
 
 class PageFrames:
@@ -120,40 +160,88 @@ class PageFrames:
 
     A page whose items span several days is stored under each of them, so that every partition can be replayed
     alone; a range read day after day would decompress and parse every boundary page twice (a third of the
-    pages at ~270 issues a day). The previous partition's frames are kept and reused for a page of the same
-    capture: same request, capture time, ETag and size.
+    pages at ~270 issues a day). A page of the same capture (same request, capture time, ETag and size) seen
+    in the partitions being read is parsed once.
+
+    With a ``pool``, pages are decompressed and parsed on its threads, ``ahead`` partitions in advance of the
+    caller: zstd and Polars' JSON reader both release the GIL, so parsing runs on the other core while the
+    caller validates and writes the previous batch. Calls must come in the order of ``parts``.
     """
 
-    def __init__(self, lake: Lake, entity: str, repo: str, parse: Callable[[bytes, RawPageMeta, str], pl.DataFrame]) -> None:
-        self.lake, self.entity, self.repo, self.parse = lake, entity, repo, parse
-        self._previous: dict[tuple[object, ...], pl.DataFrame] = {}
-        self.parsed = self.reused = 0
+    def __init__(
+        self,
+        lake: Lake,
+        entity: str,
+        repo: str,
+        parse: Callable[[bytes, RawPageMeta, str], pl.DataFrame],
+        pool: Executor | None = None,
+        parts: list[date] | None = None,
+        ahead: int = 8,
+    ) -> None:
+        self.lake, self.entity, self.repo, self.parse, self.pool = lake, entity, repo, parse, pool
+        self._order = list(parts or [])
+        self._ahead = ahead if pool else 0
+        self._listed: dict[date, list[tuple[RawPageMeta, tuple[object, ...]]]] = {}
+        self._frames: dict[tuple[object, ...], Future[pl.DataFrame] | pl.DataFrame] = {}
+        self.parsed = self.pages = 0
 
     @staticmethod
     def _identity(meta: RawPageMeta) -> tuple[object, ...]:
         return (meta.key, meta.fetched_at, meta.etag, meta.bytes)
 
-    def __call__(self, part: date) -> list[tuple[RawPageMeta, pl.DataFrame]]:
-        previous = self._previous
-        current: dict[tuple[object, ...], pl.DataFrame] = {}
-        out = []
-        for meta, body, where in self.lake.raw_pages(self.entity, self.repo, part, skip=lambda m: self._identity(m) in previous):
+    def _parse_stored(self, meta: RawPageMeta, stored: bytes, where: str) -> pl.DataFrame:
+        return self.parse(decompress_page(stored), meta, where)
+
+    def _list(self, part: date) -> None:
+        """Read ``part``'s manifest and stored pages; start parsing the pages not already parsed or under way."""
+        if part in self._listed:
+            return
+        listed = []
+        for meta, stored, where in self.lake.raw_pages(self.entity, self.repo, part, skip=lambda m: self._identity(m) in self._frames, decompress=False):
             ident = self._identity(meta)
-            if body is None:
-                frame = previous[ident]
-                self.reused += 1
-            else:
-                frame = self.parse(body, meta, where)
+            if stored is not None:
                 self.parsed += 1
-            current[ident] = frame
+                self._frames[ident] = self.pool.submit(self._parse_stored, meta, stored, where) if self.pool else self._parse_stored(meta, stored, where)
+            listed.append((meta, ident))
+        self._listed[part] = listed
+
+    def __call__(self, part: date) -> list[tuple[RawPageMeta, pl.DataFrame]]:
+        self._list(part)
+        if part in self._order:
+            at = self._order.index(part)
+            for later in self._order[at + 1 : at + 1 + self._ahead]:
+                self._list(later)
+            self._order = self._order[at + 1 :]
+        listed = self._listed.pop(part)
+        out = []
+        for meta, ident in listed:
+            frame = self._frames[ident]
+            if isinstance(frame, Future):
+                frame = self._frames[ident] = frame.result()
             out.append((meta, frame))
-        self._previous = current
+        self.pages += len(listed)
+        # keep the frames of this partition (the next one may share a page) and of those listed, not yet read
+        wanted = {ident for pending in self._listed.values() for _, ident in pending} | {ident for _, ident in listed}
+        self._frames = {ident: f for ident, f in self._frames.items() if ident in wanted}
         return out
 
+    @property
+    def reused(self) -> int:
+        """Pages taken from another partition's parse instead of being parsed again."""
+        return self.pages - self.parsed
 
-def issue_page_frame(body: bytes, meta: RawPageMeta, where: str) -> pl.DataFrame:
-    """One stored /issues page with the capture time of its response."""
-    return read_issue_page(body, where).with_columns(pl.lit(parse_utc_iso(meta.fetched_at)).cast(UTC_TS).alias("fetched_at"))
+
+def parse_pool() -> ThreadPoolExecutor:
+    """Threads for :class:`PageFrames`: one per core, at most four."""
+    return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="parse-pages")
+
+
+ISSUE_SHARED: dict[str, pl.DataType] = {"fetched_at": UTC_TS, "partition_date": pl.Date}
+
+
+def page_shared(meta: RawPageMeta, part: date) -> dict[str, object]:
+    """What every row of a stored page shares: the capture time of its response and the partition read."""
+    return {"fetched_at": utc_micros(parse_utc_iso(meta.fetched_at)), "partition_date": part}
 
 
 def issues_frame(pages: Iterable[tuple[bytes, datetime, str]], repository: str, day: date) -> pl.DataFrame:
@@ -162,19 +250,13 @@ def issues_frame(pages: Iterable[tuple[bytes, datetime, str]], repository: str, 
     ``pages`` yields ``(body, fetched_at, where)``; ``where`` names the raw file in errors.
     Rows are not yet filtered to ``day`` nor de-duplicated: see :func:`latest_per_day`.
     """
-    return issues_frame_of(
-        [read_issue_page(body, where).with_columns(pl.lit(fetched_at).cast(UTC_TS).alias("fetched_at")) for body, fetched_at, where in pages],
-        repository,
-        day,
-    )
+    rows = [PageRows(page_rows(body, where), {"fetched_at": utc_micros(fetched_at), "partition_date": day}) for body, fetched_at, where in pages]
+    return issues_frame_of(rows, repository)
 
 
-def issues_frame_of(frames: list[pl.DataFrame], repository: str, day: date) -> pl.DataFrame:
-    """Typed rows of the given page frames (from :func:`issue_page_frame`) of one partition."""
-    if not frames:
-        raw = pl.DataFrame(schema={**ISSUE_JSON_SCHEMA, **_EXTRA, "fetched_at": UTC_TS})
-    else:
-        raw = pl.concat(frames, how="vertical")
+def issues_frame_of(pages: list[PageRows], repository: str) -> pl.DataFrame:
+    """Typed rows of the given pages (of any partitions of one repository), in page order."""
+    raw = rows_of_pages(pages, ISSUE_JSON_SCHEMA, ISSUE_SHARED)
     return raw.select(
         pl.lit(repository, dtype=pl.String).alias("repository"),
         "id",
@@ -200,7 +282,7 @@ def issues_frame_of(frames: list[pl.DataFrame], repository: str, day: date) -> p
         _ts("updated_at").alias("updated_at"),
         _ts("closed_at").alias("closed_at"),
         "fetched_at",
-        pl.lit(day, dtype=pl.Date).alias("partition_date"),
+        "partition_date",
         pl.col("updated_at").alias("raw_updated_at"),
         "raw_json",
         "unreadable_reason",

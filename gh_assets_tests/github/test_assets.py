@@ -12,7 +12,7 @@ import pytest
 from gh_assets.emulator import Emulator
 from gh_assets.github.assets import issues, raw_issue_pages
 from gh_assets.github.partitions import REPOS_PARTITION, partition_key, range_tags
-from gh_assets.github.transform import PageFrames, issue_page_frame, issues_frame, issues_frame_of
+from gh_assets.github.transform import PageFrames, PageRows, issues_frame, issues_frame_of, page_rows, page_shared
 from gh_assets.lake import Lake, parse_utc_iso
 from gh_assets.marts.assets import mart_issues
 from gh_assets_tests.conftest import DEMO_REPOS, make_resources
@@ -211,16 +211,17 @@ def test_consecutive_days_parse_each_stored_page_once(emulator: Emulator, instan
     distinct = len({(m.key, m.fetched_at) for d in days for m in lake.raw_manifest("issues", REPO, d) or []})
     assert distinct < stored  # the sweep's boundary pages are stored under two days
 
-    pages = PageFrames(lake, "issues", REPO, issue_page_frame)
+    parse = lambda body, _meta, where: page_rows(body, where)  # noqa: E731
+    pages = PageFrames(lake, "issues", REPO, parse)
     for day in days:
-        frames = [frame for _, frame in pages(day)]
+        rows = [PageRows(frame, page_shared(meta, day)) for meta, frame in pages(day)]
         alone = issues_frame(((body, parse_utc_iso(meta.fetched_at), where) for meta, body, where in lake.raw_pages("issues", REPO, day)), REPO, day)
-        assert issues_frame_of(frames, REPO, day).equals(alone)
+        assert issues_frame_of(rows, REPO).equals(alone)
     assert (pages.parsed, pages.reused) == (distinct, stored - distinct)
 
     # a day captured again on its own is a different capture: its pages are parsed, not taken from the day before
     assert dg.materialize([raw_issue_pages], instance=instance, resources=resources, partition_key=partition_key(REPO, days[10])).success
-    again = PageFrames(lake, "issues", REPO, issue_page_frame)
+    again = PageFrames(lake, "issues", REPO, parse)
     again(days[9])
     again(days[10])
     assert again.reused == 0
