@@ -30,7 +30,9 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -51,6 +53,7 @@ PAGES = "pages"
 PARQUET_FILE = "part-0.parquet"
 LAYERS = ("raw", "staged", "quarantine")
 _ZSTD_LEVEL = 3
+_WRITE_AHEAD = 64  # pages queued for a local raw writer's thread (~25 MB of GitHub-sized pages)
 _PUT_BATCH = 32  # raw pages buffered before one concurrent upload: bounded memory, fewer round trips
 _PARTITION_RE = re.compile(r"repo=(?P<slug>[^/]+)/date=(?P<day>\d{4}-\d{2}-\d{2})$")
 
@@ -440,6 +443,10 @@ class RawWriter:
     A page whose items span several days is stored in each of those days, so every partition holds the
     exact bodies it was built from and can be replayed alone. Pages are written as they arrive (on an
     object store in small concurrent batches): memory stays flat however long the sweep.
+
+    On a local lake the compression and the file writes run on one background thread, off the sweep's path:
+    zstd and file I/O release the GIL, so they overlap the next request. At most ``_WRITE_AHEAD`` pages wait
+    for that thread; its first error is raised by the next :meth:`add` or by :meth:`commit`.
     """
 
     def __init__(self, lake: Lake, entity: str, repo: str, days: list[date]) -> None:
@@ -454,15 +461,41 @@ class RawWriter:
             self._tmp: dict[date, Any] = dict(self._final)
             return
         self._tmp = {day: path.with_name(f".{path.name}.tmp-{token}") for day, path in self._final.items()}
-        for tmp in self._tmp.values():
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-writer")
+        self._writes: deque[Future[None]] = deque()
+        self._background(self._make_dirs, list(self._tmp.values()))
+
+    @staticmethod
+    def _make_dirs(dirs: list[Path]) -> None:
+        for tmp in dirs:
             (tmp / PAGES).mkdir(parents=True)
+
+    def _write_page(self, body: bytes, paths: list[Path]) -> None:
+        compressed = zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(body)
+        for path in paths:
+            path.write_bytes(compressed)
+
+    def _background(self, fn: Callable[..., None], *args: Any) -> None:
+        while self._writes and (self._writes[0].done() or len(self._writes) >= _WRITE_AHEAD):
+            self._writes.popleft().result()  # raises the writer's error here, at the page after it
+        self._writes.append(self._io.submit(fn, *args))
+
+    def _drain(self) -> None:
+        """Wait for every background write; raise the first error."""
+        try:
+            while self._writes:
+                self._writes.popleft().result()
+        finally:
+            self._io.shutdown(wait=True, cancel_futures=True)
 
     def add(self, body: bytes, days: set[date], meta: dict[str, Any]) -> None:
         """Store one page body under each of ``days`` that belongs to this sweep."""
-        targets = [day for day in days if day in self._tmp]
+        targets = sorted(day for day in days if day in self._tmp)
         if not targets:
             return
-        compressed = self._cctx.compress(body)
+        if self.lake.remote:
+            compressed = self._cctx.compress(body)
+        paths = []
         for day in targets:
             entries = self._manifests[day]
             name = f"{PAGES}/{len(entries):05d}.json.zst"
@@ -470,10 +503,13 @@ class RawWriter:
                 name = f"{self._version}/{name}"
                 self._pending[f"{self._final[day]}/{name}"] = compressed
             else:
-                (self._tmp[day] / name).write_bytes(compressed)
+                paths.append(self._tmp[day] / name)
             entries.append(asdict(RawPageMeta(seq=len(entries), file=name, **meta)))
-        if self.lake.remote and len(self._pending) >= _PUT_BATCH:
-            self._flush()
+        if self.lake.remote:
+            if len(self._pending) >= _PUT_BATCH:
+                self._flush()
+        else:
+            self._background(self._write_page, body, paths)
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, {}
@@ -484,6 +520,8 @@ class RawWriter:
         counts = {}
         if self.lake.remote:
             self._flush()
+        else:
+            self._drain()
         for day, tmp in self._tmp.items():
             manifest = {"entity": self.entity, "repo": self.repo, "date": day.isoformat(), "pages": self._manifests[day]}
             if self.lake.remote:
@@ -501,6 +539,8 @@ class RawWriter:
             for part in self._final.values():
                 self.lake._discard_unpublished(str(part), self._version)
             return
+        with contextlib.suppress(Exception):  # the error being handled is the one to report
+            self._drain()
         for tmp in self._tmp.values():
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -8,7 +8,7 @@ import orjson
 import polars as pl
 import pytest
 
-from gh_assets.lake import Lake, LakeError
+from gh_assets.lake import Lake, LakeError, RawWriter
 from gh_assets.resources import LakeResource
 
 REPO = "demo-org/alpha"
@@ -85,6 +85,28 @@ def test_failed_capture_publishes_nothing(tmp_path: Path) -> None:
     capture(lake, bodies={DAYS[0]: b"[1]"})
     writer = lake.raw_writer("issues", REPO, DAYS)
     writer.add(b"[9]", {DAYS[0]}, page_meta("/p1"))
+    writer.abort()
+    assert [body for _, body, _ in lake.raw_pages("issues", REPO, DAYS[0])] == [b"[1]"]
+    assert not [p for p in (tmp_path / "lake").rglob(".*")]
+
+
+def test_a_failed_background_write_fails_the_commit_and_publishes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages are compressed and written on the writer's thread: its error still reaches the sweep."""
+    lake = Lake(tmp_path / "lake")
+    capture(lake, bodies={DAYS[0]: b"[1]"})
+    real = RawWriter._write_page
+
+    def failing(self: RawWriter, body: bytes, paths: list[Path]) -> None:
+        if body == b"[3]":
+            raise OSError(28, "No space left on device")
+        real(self, body, paths)
+
+    monkeypatch.setattr(RawWriter, "_write_page", failing)
+    writer = lake.raw_writer("issues", REPO, DAYS)
+    for n in (2, 3, 4):
+        writer.add(f"[{n}]".encode(), {DAYS[0]}, page_meta(f"/p{n}"))
+    with pytest.raises(OSError, match="No space left"):
+        writer.commit()
     writer.abort()
     assert [body for _, body, _ in lake.raw_pages("issues", REPO, DAYS[0])] == [b"[1]"]
     assert not [p for p in (tmp_path / "lake").rglob(".*")]
