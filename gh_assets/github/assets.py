@@ -2,8 +2,8 @@
 
 
 import time
-from concurrent.futures import Executor, wait
 from collections.abc import Callable
+from concurrent.futures import Executor, wait
 from datetime import date, timedelta
 
 import dagster as dg
@@ -26,7 +26,7 @@ from gh_assets.github.transform import (
     parse_pool,
     split_valid,
 )
-from gh_assets.lake import Lake
+from gh_assets.lake import Lake, parse_utc_iso
 from gh_assets.resources import LakeResource
 
 ENTITY = "issues"
@@ -226,10 +226,10 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
         raise dg.Failure("the run selected no partitions of github/issues")
     with parse_pool() as pool:
         for repo, days in by_repo.items():
-            frames = PageFrames(store, ENTITY, repo, lambda body, _meta, where: page_rows(body, where), pool, days)
+            frames = PageFrames(store, ENTITY, repo, page_rows, pool, days)
             raw_records += in_batches(
                 days,
-                lambda day, frames=frames: [PageRows(frame, page_shared(meta, day)) for meta, frame in frames(day)],
+                lambda day, frames=frames: [PageRows(frame, page_shared(parse_utc_iso(meta.fetched_at), day)) for meta, frame in frames(day)],
                 lambda parts, frames, repo=repo: flush(repo, parts, frames),
             )
             drift_measures.append(_drift_of_newest_day(store, repo, days[-1], quality))

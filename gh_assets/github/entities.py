@@ -17,7 +17,7 @@ import pandera.polars as pa
 import polars as pl
 
 from gh_assets.github.schemas import AUTHOR_ASSOCIATIONS, UTC_TS
-from gh_assets.github.transform import PageRows, failure_reasons, page_rows, rows_of_pages, utc_micros
+from gh_assets.github.transform import PageRows, failure_reasons, page_rows, page_shared, rows_of_pages
 
 _USER = pl.Struct({"login": pl.String, "id": pl.Int64})
 _GIT_USER = pl.Struct({"name": pl.String, "email": pl.String, "date": pl.String})
@@ -477,7 +477,7 @@ def entity_rows(entity: Entity, pages: list[PageRows]) -> pl.DataFrame:
 def entity_page(entity: Entity, frame: pl.DataFrame, fetched_at: datetime, key: str, partition: date) -> PageRows:
     """A page's rows with what they share: the capture time, the partition and what the request says (the PR number)."""
     context = page_context(entity, key)
-    return PageRows(frame, {"fetched_at": utc_micros(fetched_at), "partition_date": partition, **{n: context.get(n) for n in entity.context}})
+    return PageRows(frame, {**page_shared(fetched_at, partition), **{n: context.get(n) for n in entity.context}})
 
 
 def read_pages(entity: Entity, pages: Iterable[tuple[bytes, datetime, str, str, date]]) -> pl.DataFrame:

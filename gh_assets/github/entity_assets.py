@@ -5,6 +5,7 @@ commit date for commits) with ETag reuse; staged assets are built by one factory
 :mod:`gh_assets.github.entities` (typed, de-duplicated, validated, quarantined with reasons, reconciled).
 """
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -276,7 +277,7 @@ def stage_partitions(
 
     with parse_pool() as pool:
         for repo, parts in by_repo.items():
-            frames = PageFrames(store, entity.raw, repo, lambda body, _meta, where: page_rows(body, where, schema), pool, parts)
+            frames = PageFrames(store, entity.raw, repo, functools.partial(page_rows, schema=schema), pool, parts)
             in_batches(
                 parts,
                 lambda part, frames=frames: read(frames, part),

@@ -19,7 +19,7 @@ import pandera.polars
 import polars as pl
 
 from gh_assets.github.schemas import UTC_TS, IssueSchema
-from gh_assets.lake import Lake, RawPageMeta, decompress_page, parse_utc_iso
+from gh_assets.lake import Lake, RawPageMeta, decompress_page
 
 _USER = pl.Struct({"login": pl.String, "id": pl.Int64})
 
@@ -173,7 +173,7 @@ class PageFrames:
         lake: Lake,
         entity: str,
         repo: str,
-        parse: Callable[[bytes, RawPageMeta, str], pl.DataFrame],
+        parse: Callable[[bytes, str], pl.DataFrame],
         pool: Executor | None = None,
         parts: list[date] | None = None,
         ahead: int = 8,
@@ -189,8 +189,8 @@ class PageFrames:
     def _identity(meta: RawPageMeta) -> tuple[object, ...]:
         return (meta.key, meta.fetched_at, meta.etag, meta.bytes)
 
-    def _parse_stored(self, meta: RawPageMeta, stored: bytes, where: str) -> pl.DataFrame:
-        return self.parse(decompress_page(stored), meta, where)
+    def _parse_stored(self, stored: bytes, where: str) -> pl.DataFrame:
+        return self.parse(decompress_page(stored), where)
 
     def _list(self, part: date) -> None:
         """Read ``part``'s manifest and stored pages; start parsing the pages not already parsed or under way."""
@@ -201,7 +201,7 @@ class PageFrames:
             ident = self._identity(meta)
             if stored is not None:
                 self.parsed += 1
-                self._frames[ident] = self.pool.submit(self._parse_stored, meta, stored, where) if self.pool else self._parse_stored(meta, stored, where)
+                self._frames[ident] = self.pool.submit(self._parse_stored, stored, where) if self.pool else self._parse_stored(stored, where)
             listed.append((meta, ident))
         self._listed[part] = listed
 
@@ -239,9 +239,9 @@ def parse_pool() -> ThreadPoolExecutor:
 ISSUE_SHARED: dict[str, pl.DataType] = {"fetched_at": UTC_TS, "partition_date": pl.Date}
 
 
-def page_shared(meta: RawPageMeta, part: date) -> dict[str, object]:
+def page_shared(fetched_at: datetime, part: date) -> dict[str, object]:
     """What every row of a stored page shares: the capture time of its response and the partition read."""
-    return {"fetched_at": utc_micros(parse_utc_iso(meta.fetched_at)), "partition_date": part}
+    return {"fetched_at": utc_micros(fetched_at), "partition_date": part}
 
 
 def issues_frame(pages: Iterable[tuple[bytes, datetime, str]], repository: str, day: date) -> pl.DataFrame:
@@ -250,7 +250,7 @@ def issues_frame(pages: Iterable[tuple[bytes, datetime, str]], repository: str, 
     ``pages`` yields ``(body, fetched_at, where)``; ``where`` names the raw file in errors.
     Rows are not yet filtered to ``day`` nor de-duplicated: see :func:`latest_per_day`.
     """
-    rows = [PageRows(page_rows(body, where), {"fetched_at": utc_micros(fetched_at), "partition_date": day}) for body, fetched_at, where in pages]
+    rows = [PageRows(page_rows(body, where), page_shared(fetched_at, day)) for body, fetched_at, where in pages]
     return issues_frame_of(rows, repository)
 
 

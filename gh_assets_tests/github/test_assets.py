@@ -211,17 +211,16 @@ def test_consecutive_days_parse_each_stored_page_once(emulator: Emulator, instan
     distinct = len({(m.key, m.fetched_at) for d in days for m in lake.raw_manifest("issues", REPO, d) or []})
     assert distinct < stored  # the sweep's boundary pages are stored under two days
 
-    parse = lambda body, _meta, where: page_rows(body, where)  # noqa: E731
-    pages = PageFrames(lake, "issues", REPO, parse)
+    pages = PageFrames(lake, "issues", REPO, page_rows)
     for day in days:
-        rows = [PageRows(frame, page_shared(meta, day)) for meta, frame in pages(day)]
+        rows = [PageRows(frame, page_shared(parse_utc_iso(meta.fetched_at), day)) for meta, frame in pages(day)]
         alone = issues_frame(((body, parse_utc_iso(meta.fetched_at), where) for meta, body, where in lake.raw_pages("issues", REPO, day)), REPO, day)
         assert issues_frame_of(rows, REPO).equals(alone)
     assert (pages.parsed, pages.reused) == (distinct, stored - distinct)
 
     # a day captured again on its own is a different capture: its pages are parsed, not taken from the day before
     assert dg.materialize([raw_issue_pages], instance=instance, resources=resources, partition_key=partition_key(REPO, days[10])).success
-    again = PageFrames(lake, "issues", REPO, parse)
+    again = PageFrames(lake, "issues", REPO, page_rows)
     again(days[9])
     again(days[10])
     assert again.reused == 0
