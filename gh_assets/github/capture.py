@@ -66,7 +66,7 @@ class Captured:
 
     def add(self, page: SweepPage) -> None:
         self.pages += 1
-        self.records_listed += len(page.items)
+        self.records_listed += len(page.fresh)
         self.pages_not_modified += page.reused
 
     def metadata(self) -> dict[str, int]:

@@ -11,7 +11,7 @@ def org_repos(client: GitHubClient, org: OrgSource, *, per_page: int = 100) -> l
     """``owner/name`` of every repository of ``org`` its include/exclude patterns and flags keep, sorted."""
     kept = []
     for page in sweep_numbered(client, f"/orgs/{org.org}/repos", {"type": "all", "sort": "full_name", "direction": "asc"}, per_page=per_page, what="repositories"):
-        for repo in page.items:
+        for repo in page.fresh:
             if org.selects(repo["name"], archived=bool(repo.get("archived")), fork=bool(repo.get("fork"))):
                 kept.append(repo["full_name"])
     return sorted(kept)

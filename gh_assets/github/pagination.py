@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,6 +51,23 @@ class SweepPage:
     response: Response
     items: list[dict[str, Any]]
     reused: bool  # True when the body came from the cache after a 304
+    overlap: int = 0  # leading items already held from an earlier page (re-read after a page-size change)
+
+    @property
+    def fresh(self) -> list[dict[str, Any]]:
+        """The items this page adds to the sweep (its overlap left out)."""
+        return self.items[self.overlap :]
+
+
+def page_at(offset: int, size: int) -> tuple[int, int]:
+    """The page number holding item ``offset`` (0-based) at ``size`` items per page, and how many of its
+    leading items come before ``offset`` (already consumed, to be re-read and de-duplicated).
+
+    Pagination counts items consumed, never page numbers: whatever sizes a sweep has gone through, the next
+    request starts at or before the first item it does not hold yet, so a gap is impossible by construction.
+    """
+    page = offset // size + 1
+    return page, offset - (page - 1) * size
 
 
 def request_key(path: str, params: Mapping[str, Any]) -> str:
@@ -108,40 +125,49 @@ def sweep_updated(
     Keyset pagination: each request asks for ``since=<last updated_at seen>`` from page 1, instead of following
     the offset ``next`` link. Offset pages over a list that changes while we read it skip items (an update
     moves an item to the end and shifts the rest left); a keyset only ever re-reads the boundary items, which
-    staging de-duplicates by id. When a whole page shares one ``updated_at`` the keyset cannot advance, so it
-    steps through that timestamp by page number. The sweep stops at the first item updated at or after ``end``.
-    A 502/504 on a page halves ``per_page`` for that request (the keyset makes any page size correct), and
-    the size is doubled back after a few good pages.
+    staging de-duplicates by id. The sweep stops at the first item updated at or after ``end``.
+
+    When a whole page shares one ``updated_at`` (a bulk edit) the keyset cannot advance. Stepping through such
+    a tie by offset in ``updated`` order would skip items whenever one of the tie is updated meanwhile, so the
+    tie is read in creation order instead (``sort=created``, same ``since``), where an update moves nothing:
+    every item of the tie was created at or before it, so that read ends at the first item created after it.
+    The keyset then resumes one second later (GitHub's timestamps have whole seconds), also when that read
+    reached the end of the list: items of the tie updated meanwhile are past it and are read again there. A
+    502/504 halves ``per_page`` for the request; the size grows back after a few good pages.
     """
     since = start
-    page = 1
-    size = per_page
-    good_pages = 0
+    size, good_pages = per_page, 0
     while True:
         params: dict[str, Any] = {**fixed, "sort": "updated", "direction": "asc", "since": isoformat_z(since), "per_page": size}
-        if page > 1:
-            params["page"] = page
         try:
             key, response, reused = _fetch(client, path, params, cache, shrinkable=size > MIN_PER_PAGE)
         except PageTooLarge:
-            # GitHub times out building big pages of big issues: ask for half as many. Within a run of equal
-            # timestamps (page > 1) keep the same offset: page p of size s starts where page 2p-1 of s/2 does.
-            page, size, good_pages = (page - 1) * 2 + 1, max(size // 2, MIN_PER_PAGE), 0
+            size, good_pages = max(size // 2, MIN_PER_PAGE), 0  # GitHub timed out building a big page: ask for fewer
             continue
         items = _items(response, what)
         yield SweepPage(key=key, response=response, items=items, reused=reused)
         if len(items) < size:
             return
+        good_pages += 1
+        if size < per_page and good_pages >= RESTORE_AFTER:
+            size, good_pages = min(size * 2, per_page), 0
         last = parse_github_time(items[-1]["updated_at"])
         if last >= end:
             return
-        if last == since:
-            page += 1
-        else:
-            since, page = last, 1
-        good_pages += 1
-        if size < per_page and page == 1 and good_pages >= RESTORE_AFTER:
-            size, good_pages = min(size * 2, per_page), 0
+        if last > since:
+            since = last
+            continue
+        tie = isoformat_z(since)
+        yield from sweep_numbered(
+            client,
+            path,
+            {**fixed, "sort": "created", "direction": "asc", "since": tie},
+            per_page=per_page,
+            cache=cache,
+            stop=lambda batch: str(batch[-1].get("created_at") or "") > tie,
+            what=what,
+        )
+        since += timedelta(seconds=1)
 
 
 def sweep_numbered(
@@ -159,20 +185,27 @@ def sweep_numbered(
     Requests are built from ``page`` rather than taken from the ``next`` link so that each has a stable key
     for its ETag. Ends at a short page or when ``stop(items)`` says the rest is out of the window (``/pulls``
     sorted by ``updated`` descending stops at the first page reaching past the window start). A 502/504
-    halves ``per_page`` and keeps the offset (page p of size s starts where page 2p-1 of s/2 does).
+    halves ``per_page``; the size is doubled back after a few good pages. The next page is derived from the
+    number of items consumed: when a size cannot start exactly there, the page before it is re-read and its
+    leading items (``SweepPage.overlap``) are already held, never skipped.
     """
-    page, size = 1, per_page
+    offset, size, good_pages = 0, per_page, 0
     while True:
+        page, overlap = page_at(offset, size)
         params: dict[str, Any] = {**fixed, "per_page": size}
         if page > 1:
             params["page"] = page
         try:
             key, response, reused = _fetch(client, path, params, cache, shrinkable=size > MIN_PER_PAGE)
         except PageTooLarge:
-            page, size = (page - 1) * 2 + 1, max(size // 2, MIN_PER_PAGE)
+            size, good_pages = max(size // 2, MIN_PER_PAGE), 0
             continue
         items = _items(response, what)
-        yield SweepPage(key=key, response=response, items=items, reused=reused)
+        sweep_page = SweepPage(key=key, response=response, items=items, reused=reused, overlap=min(overlap, len(items)))
+        yield sweep_page
         if len(items) < size or (stop is not None and stop(items)):
             return
-        page += 1
+        offset += len(sweep_page.fresh)
+        good_pages += 1
+        if size < per_page and good_pages >= RESTORE_AFTER:
+            size, good_pages = min(size * 2, per_page), 0
