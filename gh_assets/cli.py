@@ -53,13 +53,55 @@ def _instance(default_home: str | None) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _ensure_partitions(instance: dg.DagsterInstance, repos: Sequence[str]) -> None:
-    from gh_assets.github.partitions import REPOS_PARTITION
+def _ensure_partitions(instance: dg.DagsterInstance, repos: Sequence[str]) -> list[str]:
+    """The partition key of each of ``repos``, adding the missing ones; names compare case-insensitively.
 
-    existing = set(instance.get_dynamic_partitions(REPOS_PARTITION))
-    missing = [r for r in repos if r not in existing]
+    An existing partition in another spelling is reused (its key is returned), never duplicated; a new one
+    takes the spelling given (callers pass GitHub's canonical ``full_name`` when they know it).
+    """
+    from gh_assets.github.partitions import REPOS_PARTITION
+    from gh_assets.github.repos import find_existing, unique_repos
+
+    existing = list(instance.get_dynamic_partitions(REPOS_PARTITION))
+    keys = [find_existing(r, existing) or r for r in unique_repos(repos)]
+    missing = [k for k in keys if k not in existing]
     if missing:
         instance.add_dynamic_partitions(REPOS_PARTITION, missing)
+    return keys
+
+
+def _resolve_on_github(instance: dg.DagsterInstance, repos: Sequence[str]) -> tuple[list[str], list[str]]:
+    """GitHub's spelling of each of ``repos`` (one ``/repos/{owner}/{repo}`` request each), and the 404 messages.
+
+    A repository that answers 404 is not added as a partition; if it has one (added by an earlier ``ingest``)
+    and the sources config does not list it, that partition is removed. A configured one keeps its partition.
+    """
+    from gh_assets.environment import build_resources
+    from gh_assets.github.partitions import REPOS_PARTITION
+    from gh_assets.github.repos import RepositoryNotFound, canonical_name, find_existing
+
+    try:
+        config: SourcesConfig | None = load_sources()
+    except ConfigError:
+        config = None  # ingest works without a sources config: then nothing is "configured"
+    found: list[str] = []
+    missing: list[str] = []
+    # process_config_and_initialize resolves the dg.EnvVar fields (API URL, token) as a run would.
+    with build_resources()["github"].process_config_and_initialize().client() as client:
+        for repo in repos:
+            try:
+                found.append(canonical_name(client, repo))
+            except RepositoryNotFound as exc:
+                existing = find_existing(repo, instance.get_dynamic_partitions(REPOS_PARTITION))
+                if existing is None:
+                    note = "no partition was added"
+                elif config is not None and config.configured(repo):
+                    note = f"its partition {existing!r} stays: the sources config lists the repository"
+                else:
+                    instance.delete_dynamic_partition(REPOS_PARTITION, existing)
+                    note = f"its partition {existing!r} was removed"
+                missing.append(f"{repo} failed: NotFound: {exc}; {note}.")
+    return found, missing
 
 
 @dataclass
@@ -298,9 +340,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 sources = expand(client, sources)
             print(f"orgs {', '.join(o.org for o in load_sources(args.config).github.orgs)} expanded to: {', '.join(sources.repo_names)}")
         instance = _instance(DEMO_DAGSTER_HOME)
-        _ensure_partitions(instance, sources.repo_names)
         outcomes = []
-        for repo in sources.repo_names:
+        for repo in _ensure_partitions(instance, sources.repo_names):
             last = max(datetime.strptime(i["updated_at"], "%Y-%m-%dT%H:%M:%SZ") for i in emu.issues(repo)).date()
             start = sources.repo_start(repo)
             if start > last:
@@ -376,14 +417,16 @@ def _repos_of(args: argparse.Namespace) -> list[str]:
             source = OrgSource(org=org)
         except ValueError as exc:
             raise CliError(f"--org {org!r} is not a valid GitHub organisation name") from exc
-        with build_resources()["github"].client() as client:
+        with build_resources()["github"].process_config_and_initialize().client() as client:
             found = org_repos(client, source)
         if not found:
             raise CliError(f"--org {org}: the organisation lists no active, non-fork repositories")
-        repos += [r for r in found if r not in repos]
+        repos += found
     if not repos:
         raise CliError("name at least one --repo or --org")
-    return repos
+    from gh_assets.github.repos import unique_repos
+
+    return unique_repos(repos)  # one repository however often, in whatever case, it is named
 
 
 def _entities_of(value: str) -> list[str]:
@@ -404,14 +447,18 @@ def _materialise_ranges(args: argparse.Namespace, *, replay: bool) -> int:
     if end < start:
         raise CliError(f"--end {end} is before --start {start}")
     instance = _instance(None if os.environ.get("DAGSTER_HOME") else DEMO_DAGSTER_HOME)
-    _ensure_partitions(instance, repos)
+    verb = "Replaying" if replay else "Ingesting"
+    not_found: list[str] = []
+    if not replay:  # a replay makes no request: it runs the partitions as they are
+        repos, not_found = _resolve_on_github(instance, repos)
+    repos = _ensure_partitions(instance, repos)
     outcomes = [_run_range(instance, repo, start, end, args.entities, replay=replay) for repo in repos]
     _run_analytics(instance, outcomes)
-    _print_summary(outcomes, data_dir())
+    if outcomes:
+        _print_summary(outcomes, data_dir())
     failed = [o for o in outcomes if not o.success]
-    if failed:
-        verb = "Replaying" if replay else "Ingesting"
-        raise CliError(" ".join(f"{verb} {o.repo} {o.start}..{o.end} failed: {o.error}" for o in failed))
+    if failed or not_found:
+        raise CliError(" ".join([*(f"{verb} {m}" for m in not_found), *(f"{verb} {o.repo} {o.start}..{o.end} failed: {o.error}" for o in failed)]))
     return 0
 
 
@@ -433,14 +480,18 @@ def cmd_repos(args: argparse.Namespace) -> int:
         from gh_assets.environment import build_resources
         from gh_assets.github.orgs import expand
 
-        with build_resources()["github"].client() as client:
+        with build_resources()["github"].process_config_and_initialize().client() as client:
             sources = expand(client, sources)
     instance = _instance(DEMO_DAGSTER_HOME)
     existing = list(instance.get_dynamic_partitions(REPOS_PARTITION))
     if args.action == "list":
-        for repo in sorted(set(existing) | set(sources.repo_names)):
-            where = ("config" if repo in sources.repo_names else "") + (" partition" if repo in existing else "")
-            print(f"{repo:<40} {where.strip()}  start {sources.repo_start(repo) if repo in sources.repo_names else '-'}")
+        from gh_assets.github.repos import find_existing, unique_repos
+
+        # one line per repository, whatever the spelling: the partition key's when there is one
+        for repo in sorted(unique_repos([*existing, *sources.repo_names]), key=str.lower):
+            configured = find_existing(repo, sources.repo_names) is not None
+            where = ("config" if configured else "") + (" partition" if find_existing(repo, existing) else "")
+            print(f"{repo:<40} {where.strip()}  start {sources.repo_start(repo) if configured else '-'}")
         return 0
     added, removed = apply_partition_requests(instance, plan_repo_sync(sources, existing, datetime.now(tz=UTC)))
     if added:

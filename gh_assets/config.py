@@ -48,10 +48,20 @@ def validate_repo_name(value: str) -> str:
     return value
 
 
+def repo_key(repo: str) -> str:
+    """The case-insensitive identity of a repository: GitHub treats ``Owner/Repo`` and ``owner/repo`` as one.
+
+    Partition keys and the marts' ``repository`` keep GitHub's canonical spelling (``full_name``); every
+    comparison and lookup of repository names goes through this.
+    """
+    return repo.lower()
+
+
 def repo_slug(repo: str) -> str:
-    """The repository as one path segment: ``owner__name`` (owners cannot contain ``_``, so it is unambiguous)."""
+    """The repository as one path segment: ``owner__name``, lower-case (owners cannot contain ``_``, so it is
+    unambiguous; lower-case, so two spellings of one repository share their lake folders)."""
     owner, name = validate_repo_name(repo).split("/")
-    return f"{owner}__{name}"
+    return repo_key(f"{owner}__{name}")
 
 
 def repo_from_slug(slug: str) -> str:
@@ -129,9 +139,10 @@ class GitHubSources(BaseModel):
     def _unique(self) -> GitHubSources:
         seen: set[str] = set()
         for index, repo in enumerate(self.repos):
-            key = repo.name.lower()
+            key = repo_key(repo.name)
             if key in seen:
-                raise ValueError(f"repos[{index}]: {repo.name!r} is listed twice")
+                # GitHub names are case-insensitive: two spellings are one repository.
+                raise ValueError(f"repos[{index}]: {repo.name!r} is listed twice (repository names are case-insensitive)")
             seen.add(key)
         orgs: set[str] = set()
         for index, org in enumerate(self.orgs):
@@ -379,9 +390,17 @@ class SourcesConfig(BaseModel):
         """The repositories listed by name (an org's repositories are known only after listing it)."""
         return [r.name for r in self.github.repos]
 
+    def configured(self, name: str) -> bool:
+        """Whether ``name`` (in any spelling) is listed, or belongs to a listed org."""
+        try:
+            self.repo_start(name)
+        except KeyError:
+            return False
+        return True
+
     def repo_start(self, name: str) -> date:
         for repo in self.github.repos:
-            if repo.name == name:
+            if repo_key(repo.name) == repo_key(name):
                 return self.github.start_of(repo)
         owner = name.split("/", 1)[0].lower()
         for org in self.github.orgs:
@@ -391,8 +410,12 @@ class SourcesConfig(BaseModel):
 
     def with_org_repos(self, org_repos: list[str]) -> SourcesConfig:
         """This config with the listed repositories of its orgs added as repos (explicit entries win)."""
-        known = {r.lower() for r in self.repo_names}
-        extra = [RepoSource(name=r, start=self.repo_start(r)) for r in org_repos if r.lower() not in known]
+        known = {repo_key(r) for r in self.repo_names}
+        extra = []
+        for r in org_repos:
+            if repo_key(r) not in known:
+                known.add(repo_key(r))
+                extra.append(RepoSource(name=r, start=self.repo_start(r)))
         return self.model_copy(update={"github": self.github.model_copy(update={"repos": [*self.github.repos, *extra], "orgs": []})})
 
 

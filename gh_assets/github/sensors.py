@@ -7,7 +7,8 @@ days picks all of them up.
 
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,12 +16,13 @@ from typing import Any
 
 import dagster as dg
 
-from gh_assets.config import SourcesConfig
+from gh_assets.config import SourcesConfig, repo_key
 from gh_assets.github import errors
 from gh_assets.github.client import GitHubClient, Response
 from gh_assets.github.jobs import commits_job, daily_job
 from gh_assets.github.orgs import expand
 from gh_assets.github.partitions import REPOS_PARTITION, month_range_tags, range_tags, repo_partitions
+from gh_assets.github.repos import RepositoryNotFound, canonical_name, unique_repos
 from gh_assets.github.resources import GitHubResource, SourcesResource
 
 
@@ -32,16 +34,21 @@ def commit_start(config: SourcesConfig, repo: str, today: date) -> date:
     return max(config.repo_start(repo), floor).replace(day=1)
 
 
-def plan_repo_sync(config: SourcesConfig, existing: list[str], today: datetime) -> dg.SensorResult:
+def plan_repo_sync(
+    config: SourcesConfig, existing: list[str], today: datetime, spelling: Mapping[str, str] | None = None
+) -> dg.SensorResult:
     """Partitions to add and remove, and the first loads of each new repository.
 
     A first load is two runs: the day-partitioned entities (issues, pull requests with reviews and files,
     comments) from the repo's start to today, and its commits over the last ``commit_history_months``.
     ``config`` lists repositories by name (expand its orgs first: :func:`gh_assets.github.orgs.expand`).
+    Names compare case-insensitively (an existing partition in another spelling is kept, not duplicated);
+    ``spelling`` maps :func:`~gh_assets.config.repo_key` to GitHub's canonical name for the new ones.
     """
-    wanted = config.repo_names
-    added = [repo for repo in wanted if repo not in existing]
-    removed = [repo for repo in existing if repo not in wanted]
+    wanted_keys = {repo_key(r) for r in config.repo_names}
+    existing_keys = {repo_key(r) for r in existing}
+    added = [repo for repo in unique_repos(config.repo_names, spelling) if repo_key(repo) not in existing_keys]
+    removed = [repo for repo in existing if repo_key(repo) not in wanted_keys]
     requests = []
     end = today.date()
     for repo in added:
@@ -86,6 +93,28 @@ def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResu
     return added, removed
 
 
+def canonical_spellings(github: GitHubResource, repos: list[str], log: logging.Logger | dg.DagsterLogManager) -> dict[str, str]:
+    """``repo_key -> full_name`` of the new repositories (one request each); a failure keeps the config's spelling.
+
+    A configured repository that answers 404 is still added (it is configured: its runs fail and say why).
+    """
+    if not repos:
+        return {}
+    out: dict[str, str] = {}
+    # One attempt each, no waiting: a spelling is a nicety, the tick must not hang on an unreachable API.
+    quick = GitHubClient(github.api_url, github.token, tokens=[t.strip() for t in (github.tokens or "").split(",") if t.strip()],
+                         timeout=10.0, max_attempts=1, max_retry_seconds=10.0, max_rate_limit_wait=0.0)
+    with quick as client:
+        for repo in repos:
+            try:
+                out[repo_key(repo)] = canonical_name(client, repo)
+            except RepositoryNotFound as exc:
+                log.warning(f"{repo}: {exc}. It is in the sources config, so its partition is added anyway.")
+            except errors.GitHubError as exc:
+                log.warning(f"{repo}: could not ask GitHub for its canonical spelling ({type(exc).__name__}); using the config's")
+    return out
+
+
 @dg.sensor(
     name="github_repos_sensor",
     jobs=[daily_job, commits_job],
@@ -95,11 +124,14 @@ def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResu
 )
 def github_repos_sensor(context: dg.SensorEvaluationContext, sources: SourcesResource, github: GitHubResource) -> dg.SensorResult:
     config = sources.load()  # a bad config raises with the file and field: the tick shows the error
+    listed = config.repo_names  # org repositories come with GitHub's spelling; listed ones are looked up when new
     if config.github.orgs:
         with github.client() as client:
             config = expand(client, config)  # one listing per org; a failure fails the tick, changing nothing
     existing = list(context.instance.get_dynamic_partitions(REPOS_PARTITION))
-    result = plan_repo_sync(config, existing, datetime.now(tz=UTC))
+    known = {repo_key(e) for e in existing}
+    spelling = canonical_spellings(github, [r for r in listed if repo_key(r) not in known], context.log)
+    result = plan_repo_sync(config, existing, datetime.now(tz=UTC), spelling)
     added = [r for req in result.dynamic_partitions_requests or [] if isinstance(req, dg.AddDynamicPartitionsRequest) for r in req.partition_keys]
     if added:
         context.log.info(f"adding repository partitions: {', '.join(added)}")

@@ -64,7 +64,7 @@ def build_mart_asset(
                 union = _load_repository(con, table, repo, glob)
                 if union:
                     context.log.info(f"{repo}: staged {table} files differ in columns; read by name across all of them")
-                (rows,) = con.execute(f"SELECT count(*) FROM marts.{table} WHERE repository = ?", [repo]).fetchone()
+                (rows,) = con.execute(f"SELECT count(*) FROM marts.{table} WHERE lower(repository) = lower(?)", [repo]).fetchone()
                 (expected,) = con.execute(*_one(f"{table}_expected", {"staged_glob": glob, "union_by_name": union})).fetchone()
                 loaded[repo] = rows
                 if rows != expected:

@@ -48,4 +48,4 @@ FROM issue_grid g
 LEFT JOIN talk t USING (repository, number, event_timestamp)
 LEFT JOIN refs r USING (repository, number, event_timestamp)
 LEFT JOIN prio p USING (repository, number, event_timestamp)
-LEFT JOIN milestone_dues d ON d.repository = g.repository AND d.milestone_number = g.milestone_number;
+LEFT JOIN milestone_dues d ON d.repository = lower(g.repository) AND d.milestone_number = g.milestone_number;

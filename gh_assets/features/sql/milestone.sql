@@ -36,7 +36,7 @@ SELECT g.repository, g.milestone_number, g.event_timestamp,
 FROM milestone_grid g
 JOIN counts c USING (repository, milestone_number, event_timestamp)
 LEFT JOIN people p USING (repository, milestone_number, event_timestamp)
-LEFT JOIN milestone_dues d ON d.repository = g.repository AND d.milestone_number = g.milestone_number;
+LEFT JOIN milestone_dues d ON d.repository = lower(g.repository) AND d.milestone_number = g.milestone_number;
 
 CREATE OR REPLACE TEMP TABLE milestone_windowed AS
 WITH closed AS (

@@ -56,4 +56,5 @@ CREATE OR REPLACE TEMP TABLE priority_map AS
 SELECT unnest($priority_labels::VARCHAR[]) AS label, unnest($priority_weights::DOUBLE[]) AS weight;
 
 CREATE OR REPLACE TEMP TABLE milestone_dues AS
-SELECT repository, milestone_number::BIGINT AS milestone_number, due_on::TIMESTAMPTZ AS due_on FROM milestone_due_input;
+-- repository lower-cased: it comes from the lake folder name (lower-case); joins compare lower(repository).
+SELECT lower(repository) AS repository, milestone_number::BIGINT AS milestone_number, due_on::TIMESTAMPTZ AS due_on FROM milestone_due_input;

@@ -1,11 +1,13 @@
 -- Rebuild one repository's rows of marts.pr_files: for each PR, the files of its newest staged partition.
 -- $union_by_name: false reads every file by the first one's columns (fast); the loader retries with true
 -- when files from different versions differ.
-DELETE FROM marts.pr_files WHERE repository = $repository;
+-- Repository names are case-insensitive on GitHub: rows of any spelling are replaced, and written with $repository's
+-- (the partition key, GitHub's canonical spelling).
+DELETE FROM marts.pr_files WHERE lower(repository) = lower($repository);
 
 INSERT INTO marts.pr_files BY NAME
-SELECT * EXCLUDE (fetched_at)
+SELECT * EXCLUDE (fetched_at) REPLACE ($repository::VARCHAR AS repository)
 FROM read_parquet($staged_glob, hive_partitioning = false, union_by_name = $union_by_name)
-WHERE repository = $repository
+WHERE lower(repository) = lower($repository)
 QUALIFY partition_date = max(partition_date) OVER (PARTITION BY pull_number)
     AND row_number() OVER (PARTITION BY pull_number, filename ORDER BY partition_date DESC, fetched_at DESC) = 1;
