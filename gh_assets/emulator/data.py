@@ -128,6 +128,14 @@ class EmulatorConfig:
       100 reviews / changed files (so their pagination matters).
     * ``archived_repos`` / ``fork_repos``: repositories (each one of ``repos``) served as archived /
       as forks by ``GET /orgs/{org}/repos`` and ``GET /repos/{owner}/{repo}``.
+
+    GraphQL (``POST /graphql``, see :mod:`gh_assets.emulator.graphql`):
+
+    * ``graphql_rate_limit`` / ``graphql_reset_seconds``: the per-token ``graphql`` budget in points.
+    * ``graphql_max_nodes``: a query whose estimated node count is above it gets a 502 (how GitHub
+      times out on big batches; the points are still charged). ``None``: never.
+    * ``graphql_fault_rate``: share of GraphQL requests given one of ``fault_kinds``
+      (``None``: ``fault_rate``, the same as the REST list endpoints).
     """
 
     seed: int = 1
@@ -157,6 +165,10 @@ class EmulatorConfig:
     many_files_fraction: float = 0.005
     archived_repos: tuple[str, ...] = ()
     fork_repos: tuple[str, ...] = ()
+    graphql_rate_limit: int = 5000
+    graphql_reset_seconds: float = 3600
+    graphql_max_nodes: int | None = None
+    graphql_fault_rate: float | None = None
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -194,7 +206,13 @@ class EmulatorConfig:
             raise ValueError("issues_per_repo must be >= 0")
         if self.days <= 0:
             raise ValueError("days must be > 0")
-        if self.rate_limit < 0 or self.search_rate_limit < 0:
+        if self.graphql_max_nodes is not None and self.graphql_max_nodes < 0:
+            raise ValueError("graphql_max_nodes must be >= 0 (or None: no limit)")
+        if self.graphql_fault_rate is not None and not 0.0 <= self.graphql_fault_rate <= 1.0:
+            raise ValueError("graphql_fault_rate must be within [0, 1] (or None: fault_rate)")
+        if self.graphql_fault_rate and not kinds:
+            raise ValueError("graphql_fault_rate > 0 needs at least one fault kind")
+        if self.rate_limit < 0 or self.search_rate_limit < 0 or self.graphql_rate_limit < 0:
             raise ValueError("rate limits must be >= 0")
         start = self.start
         if isinstance(start, datetime):
@@ -601,6 +619,8 @@ class RepoData:
         self.comment_log: dict[int, list[tuple[int, int]]] = {}  # number -> [(ts, comments added)]
         self.comment_index: Any = None  # entities.CommentIndex once /issues/comments is used
         self.commit_dates: list[int] | None = None
+        self.big_pulls: dict[int, tuple[int, int]] = {}  # number -> (files, reviews) forced by Emulator.make_big_pull
+        self.deleted_pulls: set[int] = set()  # pull requests removed by Emulator.delete_pull
 
     @property
     def patched(self) -> bool:
@@ -1256,15 +1276,18 @@ class DataStore:
     def pulls(self, full_name: str) -> list[dict[str, Any]]:
         """Every pull request as ``GET /pulls`` serves it, ordered by number."""
         repo = self._known(full_name)
-        return [orjson.loads(self.entities.pr_raw(repo, rec)) for rec in repo.records if rec.is_pr]
+        return [orjson.loads(self.entities.pr_raw(repo, rec)) for rec in self._live_pulls(repo)]
+
+    def _live_pulls(self, repo: RepoData) -> list[IssueRecord]:
+        deleted = repo.deleted_pulls
+        return [rec for rec in repo.records if rec.is_pr and rec.number not in deleted]
 
     def reviews(self, full_name: str) -> list[tuple[int, dict[str, Any]]]:
         """``(pull number, review)`` for every review, by pull number then chronologically."""
         repo = self._known(full_name)
         return [
             (rec.number, orjson.loads(raw))
-            for rec in repo.records
-            if rec.is_pr
+            for rec in self._live_pulls(repo)
             for raw in self.entities.reviews(repo, rec)
         ]
 
@@ -1272,7 +1295,7 @@ class DataStore:
         """``(pull number, diff entry)`` for every changed file, by pull number then filename."""
         repo = self._known(full_name)
         return [
-            (rec.number, orjson.loads(raw)) for rec in repo.records if rec.is_pr for raw in self.entities.files(repo, rec)
+            (rec.number, orjson.loads(raw)) for rec in self._live_pulls(repo) for raw in self.entities.files(repo, rec)
         ]
 
     def commits(self, full_name: str) -> list[dict[str, Any]]:

@@ -487,7 +487,12 @@ class Entities:
         cached = repo.pr_views.get((state, order))
         if cached is None:
             recs = repo.records
-            cached = [k for k in repo.ordered[order][state] if recs[(k & _NUMBER_MASK) - 1].is_pr]
+            deleted = repo.deleted_pulls
+            cached = [
+                k
+                for k in repo.ordered[order][state]
+                if recs[(k & _NUMBER_MASK) - 1].is_pr and (k & _NUMBER_MASK) not in deleted
+            ]
             repo.pr_views[(state, order)] = cached
         return cached
 
@@ -498,6 +503,12 @@ class Entities:
             parts = self._build_pr(repo, rec)
             self._prs.put(key, parts)
         return parts
+
+    def make_big(self, repo: RepoData, number: int, files: int, reviews: int) -> None:
+        """Serve pull request ``number`` with ``files`` changed files and ``reviews`` reviews from now on."""
+        repo.big_pulls[number] = (files, reviews)
+        self._lists.drop(("reviews", repo.index, number))
+        self._lists.drop(("files", repo.index, number))
 
     def forget_pr(self, repo: RepoData, number: int) -> None:
         """Drop the cached pull request ``number`` (its issue was mutated)."""
@@ -639,6 +650,9 @@ class Entities:
         rand = rng.random
         many = rand() < self.store.config.many_reviews_fraction
         count = 101 + int(rand() * 150) if many else _from_cdf(rand(), _REVIEW_COUNT_CDF)
+        forced = repo.big_pulls.get(number)
+        if forced is not None:
+            count = forced[1]  # the draws above are still consumed, so the rest stays as seeded
         c0, u0 = self._pr_bounds(repo, rec)
         times = sorted(c0 + int(rand() * (u0 - c0 + 1)) for _ in range(count))
         users = self.user_frags
@@ -706,6 +720,9 @@ class Entities:
             count = min(MAX_FILES, 101 + int(rand() * 400) if rand() < 0.9 else 500 + int(rand() * 3000))
         else:
             count = min(20, 1 + int(-4.0 * math.log(1.0 - rand() * 0.999)))
+        forced = repo.big_pulls.get(number)
+        if forced is not None:
+            count = min(MAX_FILES, forced[0])
         paths: set[str] = set()
         entries: list[tuple[str, str, str | None]] = []
         for i in range(count):

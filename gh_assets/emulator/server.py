@@ -5,7 +5,9 @@ It serves the issue, pull request (with reviews and files), issue comment,
 commit, organisation repository, repository, search and rate-limit endpoints
 with GitHub's headers (rate limits, ETags, Link pagination), enforces
 per-token budgets, injects seeded faults into the list endpoints and exposes a
-few admin endpoints under ``/_emulator/``.
+few admin endpoints under ``/_emulator/``. ``POST /graphql`` answers GitHub's
+GraphQL API (:mod:`gh_assets.emulator.graphql`) with its own ``graphql`` budget
+in points.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import orjson
 
+from gh_assets.emulator import graphql as gql
 from gh_assets.emulator.data import DataStore, EmulatorConfig, RepoData, parse_ts
 from gh_assets.emulator.entities import ORG_REPO_SORTS, ORG_REPO_TYPES, PULL_SORTS
 
@@ -52,6 +55,9 @@ DOC_LIST_FILES = "https://docs.github.com/rest/pulls/pulls#list-pull-requests-fi
 DOC_LIST_COMMITS = "https://docs.github.com/rest/commits/commits#list-commits"
 DOC_LIST_COMMENTS = "https://docs.github.com/rest/issues/comments#list-issue-comments-for-a-repository"
 DOC_LIST_ORG_REPOS = "https://docs.github.com/rest/repos/repos#list-organization-repositories"
+DOC_GRAPHQL_AUTH = "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
+BIG_PULL_FILES = 250
+BIG_PULL_REVIEWS = 150
 
 _REASONS = {
     200: "OK",
@@ -96,7 +102,10 @@ class RequestRecord:
     """One API request as seen by the emulator (admin endpoints are not recorded).
 
     ``status`` is 0 when the connection was reset without a response;
-    ``fault`` names the injected fault, if any.
+    ``fault`` names the injected fault, if any. ``resource`` is the budget the
+    request belongs to (``core``, ``search`` or ``graphql``: ``POST /graphql``);
+    ``cost`` the points charged to it (1 for a charged REST request, the query's
+    cost for GraphQL, 0 when nothing was charged).
     """
 
     method: str
@@ -107,6 +116,7 @@ class RequestRecord:
     charged: bool
     fault: str | None = None
     resource: str = "core"
+    cost: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for ``GET /_emulator/log``: the token is replaced by a fingerprint."""
@@ -143,6 +153,7 @@ class _Response:
     charged: bool = False
     fault: str | None = None  # "reset" | "truncated" | other fault names (informational)
     after: Callable[[], object] | None = None  # run under the lock once the response is produced
+    cost: int = 0  # points charged to a GraphQL budget
 
 
 class _ApiError(Exception):
@@ -360,6 +371,42 @@ class Emulator:
         with self.lock:
             return self.store.org_repos(org)
 
+    def make_big_pull(
+        self, repo: str, number: int | None = None, files: int = BIG_PULL_FILES, reviews: int = BIG_PULL_REVIEWS
+    ) -> int:
+        """Serve pull request ``number`` (None: the first one) with ``files`` changed files and ``reviews`` reviews.
+
+        REST (``/pulls/{n}/files``, ``/pulls/{n}/reviews``) and GraphQL serve the same items.
+        Returns the pull request's number.
+        """
+        if not 0 <= files <= 3000 or not 0 <= reviews <= 4000:
+            raise ValueError("files must be within [0, 3000] and reviews within [0, 4000]")
+        with self.lock:
+            data = self.store.repo(repo)
+            if data is None:
+                raise KeyError(repo)
+            if number is None:
+                number = next((r.number for r in data.records if r.is_pr and r.number not in data.deleted_pulls), None)
+                if number is None:
+                    raise KeyError(f"{repo} has no pull request")
+            rec = data.record(number)
+            if rec is None or not rec.is_pr:
+                raise KeyError(f"{repo}#{number} is not a pull request")
+            self.store.entities.make_big(data, number, files, reviews)
+            return number
+
+    def delete_pull(self, repo: str, number: int) -> None:
+        """Remove pull request ``number``: GraphQL answers NOT_FOUND for it, REST 404 for its reviews and files,
+        and ``GET /pulls`` no longer lists it (its issue stays in ``GET /issues``)."""
+        with self.lock:
+            data = self.store.repo(repo)
+            rec = data.record(number) if data is not None else None
+            if data is None or rec is None or not rec.is_pr:
+                raise KeyError(f"{repo}#{number} is not a pull request")
+            data.deleted_pulls.add(number)
+            data.touch()
+            self.store.entities.forget_pr(data, number)
+
     def mutate(self, repo: str, update: int = 0, add: int = 0) -> list[int]:
         """Update ``update`` random issues and add ``add`` new ones; returns the affected numbers."""
         with self.lock:
@@ -386,7 +433,7 @@ class Emulator:
         token: str | None = None,
         resource: str = "core",
     ) -> None:
-        """Force the budget of ``token`` (None: anonymous) for ``resource`` ("core" or "search")."""
+        """Force the budget of ``token`` (None: anonymous) for ``resource`` ("core", "search" or "graphql")."""
         with self.lock:
             bucket = self._bucket(resource, token)
             if remaining is not None:
@@ -407,6 +454,8 @@ class Emulator:
         bucket = self._buckets.get(key)
         if resource == "search":
             limit, window = self.config.search_rate_limit, float(self.config.search_reset_seconds)
+        elif resource == "graphql":
+            limit, window = self.config.graphql_rate_limit, float(self.config.graphql_reset_seconds)
         else:
             limit, window = self.config.rate_limit, float(self.config.rate_reset_seconds)
         if bucket is None:
@@ -439,8 +488,9 @@ class Emulator:
             self._date_cache = cached
         return cached[1]
 
-    def _pick_fault(self) -> str | None:
-        rate = self.config.fault_rate
+    def _pick_fault(self, rate: float | None = None) -> str | None:
+        if rate is None:
+            rate = self.config.fault_rate
         if rate <= 0:
             return None
         if self._fault_rng.random() < rate:
@@ -468,8 +518,12 @@ class Emulator:
 
         token, token_ok = self._token(handler.headers.get("Authorization"))
         request_id = None
+        is_graphql = path.rstrip("/") == "/graphql"
         try:
-            resp = self._api(handler, method, path, pairs, query, token, token_ok)
+            if is_graphql:
+                resp = self._graphql(method, payload, token, token_ok)
+            else:
+                resp = self._api(handler, method, path, pairs, query, token, token_ok)
         except Exception as exc:  # pragma: no cover - defensive: never kill the connection silently
             traceback.print_exc(file=sys.stderr)
             resp = _Response(500, orjson.dumps(_error_body(f"Internal emulator error: {type(exc).__name__}", DOC_ROOT, 500)))
@@ -484,7 +538,8 @@ class Emulator:
                     token=token,
                     charged=resp.charged,
                     fault=resp.fault,
-                    resource="search" if path.rstrip("/") == "/search/issues" else "core",
+                    resource="graphql" if is_graphql else "search" if path.rstrip("/") == "/search/issues" else "core",
+                    cost=resp.cost if is_graphql else int(resp.charged),
                 )
             )
         if resp.fault == "reset":
@@ -589,6 +644,61 @@ class Emulator:
                 return resp
             resp.fault = fault
             return self._finish(handler, resp, bucket, resource, charge=True)
+
+    def _graphql(self, method: str, payload: bytes, token: str | None, token_ok: bool) -> _Response:
+        """``POST /graphql``: authenticate, validate and price the query, charge the ``graphql`` budget, execute."""
+        if method != "POST":
+            return _Response(404, orjson.dumps(_error_body("Not Found", gql.DOC_GRAPHQL, 404)))
+        if token is None:
+            body = {"message": "This endpoint requires you to be authenticated.", "documentation_url": DOC_GRAPHQL_AUTH}
+            return _Response(401, orjson.dumps(body))
+        if not token_ok:
+            return _Response(401, orjson.dumps(_error_body("Bad credentials", DOC_ROOT, 401)))
+        try:
+            plan = gql.plan_query(*gql.parse_request(payload))  # pure: outside the lock
+        except gql.RequestRefused as refused:
+            with self.lock:
+                headers = self._rate_headers(self._bucket("graphql", token), "graphql")
+            return _Response(refused.status, orjson.dumps(refused.body), headers)
+        with self.lock:
+            bucket = self._bucket("graphql", token)
+            if plan.errors:  # a refused query costs nothing
+                return _Response(200, orjson.dumps(gql.error_body(plan.errors)), self._rate_headers(bucket, "graphql"))
+            if bucket.remaining < plan.cost:
+                return self._graphql_rate_limited(bucket, token)
+            fault = self._pick_fault(self.config.graphql_fault_rate)
+            if fault is not None and fault not in ("slow", "truncated"):
+                early = self._fault_response(fault, bucket, "graphql")
+                if early is not None:
+                    return early
+            limit = self.config.graphql_max_nodes
+            if limit is not None and plan.node_count > limit:
+                # GitHub cuts a query off after 10 s; the points are spent all the same
+                bucket.remaining = max(0, bucket.remaining - plan.cost)
+                return _Response(
+                    502, _BAD_GATEWAY_HTML, self._rate_headers(bucket, "graphql"), content_type="text/html",
+                    charged=True, fault="graphql_timeout", cost=plan.cost,
+                )
+        if fault == "slow":
+            time.sleep(self.config.slow_seconds)
+        with self.lock:
+            bucket = self._bucket("graphql", token)
+            if bucket.remaining < plan.cost:
+                return self._graphql_rate_limited(bucket, token)
+            bucket.remaining -= plan.cost
+            rate = gql.RateLimitView(
+                cost=plan.cost, limit=bucket.limit, remaining=bucket.remaining, used=bucket.used, reset=bucket.reset,
+                node_count=plan.node_count,
+            )
+            body = gql.execute_plan(plan, self.store, rate)
+            headers = self._rate_headers(bucket, "graphql") + [("X-GitHub-Media-Type", "github.v4; format=json")]
+            return _Response(200, orjson.dumps(body), headers, charged=True, fault=fault, cost=plan.cost)
+
+    def _graphql_rate_limited(self, bucket: _Bucket, token: str | None) -> _Response:
+        tokens = self.config.tokens
+        user_id = tokens.index(token) + 1 if tokens and token in tokens else 1
+        body = {"errors": [{"type": "RATE_LIMITED", "message": f"API rate limit exceeded for user ID {user_id}."}]}
+        return _Response(200, orjson.dumps(body), self._rate_headers(bucket, "graphql"))
 
     def _finish(self, handler: _Handler, resp: _Response, bucket: _Bucket, resource: str, charge: bool) -> _Response:
         """Apply ETag / 304, charge the budget, attach headers, run post-response hooks (lock held)."""
@@ -702,6 +812,7 @@ class Emulator:
     def _rate_limit_response(self, token: str | None) -> _Response:
         core = self._bucket("core", token)
         search = self._bucket("search", token)
+        graphql = self._bucket("graphql", token)
         now = self.config.clock()
 
         def res(b: _Bucket) -> dict[str, int]:
@@ -714,7 +825,7 @@ class Emulator:
             "resources": {
                 "core": res(core),
                 "search": res(search),
-                "graphql": static(5000, 3600),
+                "graphql": res(graphql),
                 "integration_manifest": static(5000, 3600),
                 "source_import": static(100, 60),
                 "code_scanning_upload": static(1000, 3600),
@@ -808,7 +919,7 @@ class Emulator:
         ref, number = arg
         repo = self._lookup(ref, doc)
         rec = repo.record(number)
-        if rec is None or not rec.is_pr:
+        if rec is None or not rec.is_pr or number in repo.deleted_pulls:
             raise _ApiError(404, _error_body("Not Found", doc, 404))
         per_page, page = _paging(query, doc, "PullRequest")
         entities = self.store.entities
@@ -1006,13 +1117,26 @@ class Emulator:
             return ok({"cleared": True})
         if path == "/_emulator/rate-limit" and method == "POST":
             resource = data.get("resource", "core")
-            if resource not in ("core", "search"):
-                return fail(422, "resource must be 'core' or 'search'")
+            if resource not in ("core", "search", "graphql"):
+                return fail(422, "resource must be 'core', 'search' or 'graphql'")
             self.set_rate_limit(
                 remaining=data.get("remaining"), reset_in=data.get("reset_in"), token=data.get("token"), resource=resource
             )
             state = self.rate_limit_state(token=data.get("token"), resource=resource)
             return ok(state)
+        if path in ("/_emulator/big-pull", "/_emulator/delete-pull") and method == "POST":
+            repo, number = data.get("repo"), data.get("number")
+            if not isinstance(repo, str) or self.store.canonical_name(repo) is None:
+                return fail(404, "Not Found")
+            try:
+                if path.endswith("delete-pull"):
+                    self.delete_pull(repo, int(number))
+                    return ok({"repo": repo, "number": int(number), "deleted": True})
+                sizes = {k: int(data[k]) for k in ("files", "reviews") if k in data}
+                made = self.make_big_pull(repo, None if number is None else int(number), **sizes)
+                return ok({"repo": repo, "number": made})
+            except (KeyError, TypeError, ValueError) as exc:
+                return fail(422, str(exc))
         if path == "/_emulator/repos" and method == "GET":
             with self.lock:
                 out = []
