@@ -181,12 +181,14 @@ def plan_query(query: str, variables: dict[str, Any], operation_name: str | None
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, graphql.FragmentDefinitionNode)}
     walker = _CostWalker(schema, fragments, coerced, plan)
     walker.walk(operation.selection_set, schema.query_type, 1, [])
-    if not plan.errors and plan.node_count > MAX_NODES:
+    if not plan.errors and walker.over_limit is not None:
+        name, count, node = walker.over_limit
         plan.errors.append(
             GitHubQueryError(
                 "MAX_NODE_LIMIT_EXCEEDED",
-                f"This query requests up to {plan.node_count:,} possible nodes which exceeds the maximum limit of "
-                f"{MAX_NODES:,}.",
+                f"By the time this query traverses to the {name} connection, it is requesting up to {count:,} possible "
+                f"nodes which exceeds the maximum limit of {MAX_NODES:,}.",
+                nodes=node,
             )
         )
     return plan
@@ -231,6 +233,7 @@ class _CostWalker:
         self.fragments = fragments
         self.variables = variables
         self.plan = plan
+        self.over_limit: tuple[str, int, graphql.FieldNode] | None = None  # first connection past MAX_NODES
 
     def walk(self, selection_set: graphql.SelectionSetNode | None, parent: Any, multiplier: int, path: list[Any]) -> None:
         if selection_set is None:
@@ -257,6 +260,15 @@ class _CostWalker:
         child = multiplier
         if target.name.endswith("Connection") and "first" in field_def.args:
             first, last = args.get("first"), args.get("last")
+            if first is not None and last is not None:
+                self.plan.errors.append(
+                    GraphQLError(
+                        f"Passing both `first` and `last` to paginate the `{name}` connection is not supported.",
+                        nodes=node,
+                        path=here,
+                    )
+                )
+                return
             if first is None and last is None:
                 self.plan.errors.append(
                     GitHubQueryError(
@@ -294,6 +306,8 @@ class _CostWalker:
             self.plan.requests += multiplier
             child = multiplier * size
             self.plan.node_count += child
+            if self.over_limit is None and self.plan.node_count > MAX_NODES:
+                self.over_limit = (name, self.plan.node_count, node)
         elif name == "nodes" and parent is self.schema.query_type:
             child = multiplier * max(1, len(args.get("ids") or ()))
         self.walk(node.selection_set, target, child, here)
@@ -375,7 +389,7 @@ def _cursor(position: int) -> str:
     return base64.b64encode(_CURSOR_PREFIX + str(position).encode()).decode()
 
 
-def _position(cursor: str, path: Sequence[Any]) -> int:
+def _position(cursor: str) -> int:
     try:
         raw = base64.b64decode(cursor.encode(), validate=True)
         if raw.startswith(_CURSOR_PREFIX):
@@ -419,9 +433,9 @@ class _Connection:
         self.totalCount = total
         start, end = 0, total
         if after is not None:
-            start = min(total, max(0, _position(after, ()) + 1))
+            start = min(total, max(0, _position(after) + 1))
         if before is not None:
-            end = max(start, min(total, _position(before, ())))
+            end = max(start, min(total, _position(before)))
         if first is not None:
             end = min(end, start + first)
         if last is not None:
@@ -993,7 +1007,7 @@ class _Query:
 
     def nodes(self, info: Any, ids: list[str]) -> list[Any]:
         out: list[Any] = []
-        for i, node_id in enumerate(ids):
+        for node_id in ids:
             try:
                 out.append(self._node(node_id))
             except GitHubQueryError as exc:

@@ -34,6 +34,7 @@ import orjson
 from gh_assets.emulator import graphql as gql
 from gh_assets.emulator.data import DataStore, EmulatorConfig, RepoData, parse_ts
 from gh_assets.emulator.entities import ORG_REPO_SORTS, ORG_REPO_TYPES, PULL_SORTS
+from gh_assets.graphql_schema import load_github_schema
 
 __all__ = ["Emulator", "RequestRecord"]
 
@@ -413,7 +414,8 @@ class Emulator:
             return self.store.mutate(repo, update=update, add=add)
 
     def warm(self, serialize: bool = True) -> None:
-        """Generate all repositories up front (and pre-serialize every issue)."""
+        """Generate all repositories up front (and pre-serialize every issue), and load the GraphQL schema."""
+        load_github_schema()  # ~1.3 s once per process, otherwise paid by the first POST /graphql
         with self.lock:
             self.store.warm(serialize=serialize)
 

@@ -173,7 +173,14 @@ def test_pagination_bounds_and_node_limit(emu: Emulator, client: httpx.Client) -
     huge = gql(client, """{ repository(owner: "demo-org", name: "alpha") { pullRequests(first: 100) { nodes {
                  assignees(first: 100) { nodes { repositories(first: 100) { nodes { name } } } } } } } }""", "bounds")
     (error,) = huge.json()["errors"]
-    assert error["type"] == "MAX_NODE_LIMIT_EXCEEDED" and "500,000" in error["message"]
+    assert error["type"] == "MAX_NODE_LIMIT_EXCEEDED" and error["locations"]
+    assert error["message"] == (
+        "By the time this query traverses to the repositories connection, it is requesting up to 1,010,100 possible "
+        "nodes which exceeds the maximum limit of 500,000."
+    )
+    both = gql(client, f"{{ repository(owner: \"demo-org\", name: \"alpha\") {{ pullRequest(number: {n}) {{ "
+                       "files(first: 1, last: 1) { totalCount } } } }", "bounds").json()
+    assert "Passing both `first` and `last`" in both["errors"][0]["message"]
     assert client.get("/rate_limit", headers={"Authorization": "bearer bounds"}).json()["resources"]["graphql"]["used"] == 0
 
 
@@ -455,3 +462,57 @@ def test_admin_endpoints_make_big_and_delete_pulls() -> None:
         assert c.post("/_emulator/delete-pull", json={"repo": REPO, "number": 10_000}).status_code == 422
         with pytest.raises(KeyError):
             e.delete_pull(REPO, 10_000)
+
+
+# ---------------------------------------------------------------------------
+# speed, edges, configuration
+# ---------------------------------------------------------------------------
+
+
+def test_a_batch_of_50_pull_requests_resolves_in_milliseconds(emu: Emulator) -> None:
+    import time
+
+    from gh_assets.emulator import graphql as emulator_graphql
+
+    query = batch_query(pr_numbers(emu)[:50], "title state author { login } labels(first: 20) { nodes { name } }")
+    plan = emulator_graphql.plan_query(query, {}, None)
+    assert not plan.errors and plan.cost == 2  # 1 + 50 x 3 connections = 151 requests
+    rate = emulator_graphql.RateLimitView(cost=2, limit=5000, remaining=4998, used=2, reset=0.0, node_count=plan.node_count)
+    with emu.lock:
+        emulator_graphql.execute_plan(plan, emu.store, rate)  # warm the entity caches
+        started = time.perf_counter()
+        body = emulator_graphql.execute_plan(plan, emu.store, rate)
+        elapsed = time.perf_counter() - started
+    assert "errors" not in body and len(body["data"]["repository"]) == 50
+    assert elapsed < 1.0, f"50 pull requests took {elapsed:.3f} s"  # ~30 ms here; generous for a shared machine
+    started = time.perf_counter()
+    assert emulator_graphql.plan_query(query, {}, None).cost == 2
+    assert time.perf_counter() - started < 0.5  # the parsed, validated document is cached by query text
+
+
+def test_edges_cursors_and_the_admin_log(emu: Emulator, client: httpx.Client) -> None:
+    n = next(n for n in pr_numbers(emu) if len(walk(client, f"/repos/{REPO}/pulls/{n}/files", {"per_page": 100})[0]) >= 3)
+    query = """query($n: Int!, $after: String) { repository(owner: "demo-org", name: "alpha") { pullRequest(number: $n) {
+                 files(first: 2, after: $after) { edges { cursor node { path } } pageInfo { startCursor endCursor hasPreviousPage } } } } }"""
+    page1 = gql(client, query, n=n).json()["data"]["repository"]["pullRequest"]["files"]
+    assert len(page1["edges"]) == 2 and page1["pageInfo"]["endCursor"] == page1["edges"][-1]["cursor"]
+    assert page1["pageInfo"]["startCursor"] == page1["edges"][0]["cursor"] and not page1["pageInfo"]["hasPreviousPage"]
+    page2 = gql(client, query, n=n, after=page1["edges"][0]["cursor"]).json()["data"]["repository"]["pullRequest"]["files"]
+    assert page2["edges"][0] == page1["edges"][1] and page2["pageInfo"]["hasPreviousPage"]
+    log = client.get("/_emulator/log").json()
+    last = log[-1]
+    assert (last["path"], last["resource"], last["cost"], last["charged"]) == ("/graphql", "graphql", 1, True)
+    assert last["token"].startswith("sha256:")
+
+
+def test_graphql_config_validation() -> None:
+    assert EmulatorConfig().graphql_rate_limit == 5000 and EmulatorConfig().graphql_max_nodes is None
+    for bad in ({"graphql_max_nodes": -1}, {"graphql_fault_rate": 1.5}, {"graphql_rate_limit": -1},
+                {"graphql_fault_rate": 0.5, "fault_kinds": ()}):
+        with pytest.raises(ValueError):
+            EmulatorConfig(**bad)
+    with Emulator(cfg()) as e:
+        with pytest.raises(ValueError):
+            e.make_big_pull(REPO, files=5000)
+        with pytest.raises(KeyError):
+            e.make_big_pull(REPO, next(i["number"] for i in e.issues(REPO) if "pull_request" not in i))
