@@ -9,7 +9,9 @@ Layout (``<root>`` is ``$GH_ASSETS_LAKE_ROOT``, by default ``$GH_ASSETS_DATA_DIR
 Readers never see half a partition, a rerun replaces a partition whole, and a failed write leaves the
 previous version in place:
 
-- on local disk every partition is written to a temporary sibling and renamed into place;
+- on local disk every partition is written to a temporary sibling and renamed into place. A failed or
+  interrupted write removes its temporary; one left by a killed process (its name records the writer's pid and
+  host) is swept the next time that partition is written;
 - on an object store (``s3://bucket/prefix``; no atomic rename) a partition's objects go under a fresh
   version prefix (``date=.../<version>/pages/00000.json.zst``, ``date=.../<version>/part-0.parquet``) and its
   ``manifest.json``, naming them, is written last. One PUT replaces an object atomically and readers resolve
@@ -28,7 +30,9 @@ import io
 import os
 import re
 import shutil
+import socket
 import tempfile
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -62,6 +66,10 @@ class LakeError(Exception):
     """The lake root cannot be used (an unsupported scheme, a missing optional dependency)."""
 
 
+class CorruptPage(LakeError):
+    """A stored raw page cannot be read back (not zstd, truncated); the message names its file and partition."""
+
+
 @dataclass(frozen=True)
 class RawPageMeta:
     """What we know of one captured page besides its body. ``url`` is sanitised; no request headers are kept."""
@@ -79,6 +87,50 @@ class RawPageMeta:
     rate_limit_remaining: int | None
     rate_limit_reset: float | None
     rate_limit_resource: str | None
+
+
+def _temporary(final: Path) -> Path:
+    """A fresh temporary sibling of the partition folder ``final``, named after its writer (pid and host)."""
+    return final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}-{os.getpid()}@{socket.gethostname()}")
+
+
+def _writer_gone(name: str, now: float, mtime: float) -> bool:
+    """Whether the writer of the temporary ``name`` is gone: its process is dead on this host, or it is a day old."""
+    if now - mtime > 86_400:
+        return True
+    pid, _, host = name.rsplit(".tmp-", 1)[-1].partition("-")[2].partition("@")
+    if not pid.isdigit():
+        return True  # named before temporaries recorded their writer
+    if host != socket.gethostname():
+        return False  # another machine's writer: only its age can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def sweep_stale(final: Path) -> list[Path]:
+    """Remove what dead writers left beside the partition folder ``final``; return what was removed.
+
+    Temporaries (``.<name>.tmp-*``) of a process that is gone, or older than a day; superseded folders
+    (``.<name>.old-*``) always: they are deleted right after the swap that made them.
+    """
+    if not final.parent.is_dir():
+        return []
+    now, removed = time.time(), []
+    for path in final.parent.glob(f".{final.name}.*"):
+        rest = path.name[len(final.name) + 2 :]
+        try:
+            stale = rest.startswith("old-") or (rest.startswith("tmp-") and _writer_gone(path.name, now, path.stat().st_mtime))
+        except FileNotFoundError:
+            continue
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:
@@ -207,11 +259,11 @@ class Lake:
         dctx = zstandard.ZstdDecompressor()
         for meta, url, want in zip(manifest, urls, wanted, strict=True):
             stored = bodies[self.fs._strip_protocol(url)] if want else None
-            yield meta, dctx.decompress(stored) if stored is not None and decompress else stored, url
+            yield meta, decompress_page(stored, url, dctx) if stored is not None and decompress else stored, url
 
     def read_page(self, path: str | os.PathLike[str]) -> bytes:
         """The exact body of one captured page."""
-        return decompress_page(self.fs.cat_file(os.fspath(path)) if self.remote else Path(path).read_bytes())
+        return decompress_page(self.fs.cat_file(os.fspath(path)) if self.remote else Path(path).read_bytes(), os.fspath(path))
 
     def raw_page_count(self, entity: str, repo: str | None = None) -> int:
         """Pages stored in the published raw partitions of ``entity`` (of one repository, or all)."""
@@ -238,10 +290,15 @@ class Lake:
             self._publish(str(final_dir), manifest, {f"{final_dir}/{name}": buf.getvalue()})
             return f"{final_dir}/{name}"
         final_dir = Path(final_dir)
-        tmp_dir = final_dir.with_name(f".{final_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
+        sweep_stale(final_dir)
+        tmp_dir = _temporary(final_dir)
         tmp_dir.mkdir(parents=True)
-        frame.write_parquet(tmp_dir / PARQUET_FILE, compression="zstd", statistics=True)
-        _replace_dir(tmp_dir, final_dir)
+        try:
+            frame.write_parquet(tmp_dir / PARQUET_FILE, compression="zstd", statistics=True)
+            _replace_dir(tmp_dir, final_dir)
+        except BaseException:  # an interrupt too: leave no temporary behind
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            raise
         return final_dir / PARQUET_FILE
 
     def remove_partition(self, layer: str, entity: str, repo: str, day: date) -> None:
@@ -451,7 +508,6 @@ class RawWriter:
 
     def __init__(self, lake: Lake, entity: str, repo: str, days: list[date]) -> None:
         self.lake, self.entity, self.repo = lake, entity, repo
-        token = uuid.uuid4().hex[:8]
         self._final = {day: lake.partition_dir("raw", entity, repo, day) for day in days}
         self._manifests: dict[date, list[dict[str, Any]]] = {day: [] for day in days}
         self._cctx = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
@@ -460,14 +516,14 @@ class RawWriter:
             self._pending: dict[str, bytes] = {}
             self._tmp: dict[date, Any] = dict(self._final)
             return
-        self._tmp = {day: path.with_name(f".{path.name}.tmp-{token}") for day, path in self._final.items()}
+        self._tmp = {day: _temporary(path) for day, path in self._final.items()}
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-writer")
         self._writes: deque[Future[None]] = deque()
         self._background(self._make_dirs, list(self._tmp.values()))
 
-    @staticmethod
-    def _make_dirs(dirs: list[Path]) -> None:
-        for tmp in dirs:
+    def _make_dirs(self, dirs: list[Path]) -> None:
+        for final, tmp in zip(self._final.values(), dirs, strict=True):
+            sweep_stale(Path(final))
             (tmp / PAGES).mkdir(parents=True)
 
     def _write_page(self, body: bytes, paths: list[Path]) -> None:
@@ -545,9 +601,29 @@ class RawWriter:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def decompress_page(stored: bytes) -> bytes:
-    """A stored page's body (zstd releases the GIL: safe and parallel on worker threads)."""
-    return zstandard.ZstdDecompressor().decompress(stored)
+def decompress_page(stored: bytes, where: str | None = None, dctx: zstandard.ZstdDecompressor | None = None) -> bytes:
+    """A stored page's body (zstd releases the GIL: safe and parallel on worker threads).
+
+    A body that is not zstd raises :class:`CorruptPage` naming ``where`` (the page's file, inside its partition).
+    """
+    try:
+        return (dctx or zstandard.ZstdDecompressor()).decompress(stored)
+    except zstandard.ZstdError as exc:
+        raise CorruptPage(
+            f"{where or 'a stored raw page'}: the stored page is corrupt ({exc}); materialise the raw pages of "
+            f"{_partition_of(where)} again to re-capture it"
+        ) from None
+
+
+def _partition_of(where: str | None) -> str:
+    """``repo=o__n/date=D`` of a raw page's path as ``o/n on D`` (what a user materialises again)."""
+    match = re.search(r"repo=(?P<slug>[^/]+)/date=(?P<day>\d{4}-\d{2}-\d{2})", where or "")
+    if not match:
+        return "its partition"
+    try:
+        return f"{repo_from_slug(match['slug'])} on {match['day']}"
+    except ValueError:
+        return f"{match['slug']} on {match['day']}"
 
 
 _ISO_US = "%Y-%m-%dT%H:%M:%S.%fZ"

@@ -190,7 +190,7 @@ class PageFrames:
         return (meta.key, meta.fetched_at, meta.etag, meta.bytes)
 
     def _parse_stored(self, stored: bytes, where: str) -> pl.DataFrame:
-        return self.parse(decompress_page(stored), where)
+        return self.parse(decompress_page(stored, where), where)
 
     def _list(self, part: date) -> None:
         """Read ``part``'s manifest and stored pages; start parsing the pages not already parsed or under way."""
