@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import textwrap
+import threading
 import time
 import warnings
 from collections import Counter
@@ -34,6 +36,13 @@ class CliError(Exception):
     """A failure the command reports as one paragraph and a non-zero exit."""
 
 
+def _home_lock(home: Path):  # noqa: ANN202 - a filelock.FileLock, imported lazily
+    """A lock file in the Dagster home: one process at a time sets the home up and creates its storage."""
+    from filelock import FileLock
+
+    return FileLock(str(home / ".gh_assets-home.lock"), timeout=300)
+
+
 def _dagster_home(default_home: str | None) -> Path:
     """``$DAGSTER_HOME`` (else ``default_home``), created, with this project's dagster.yaml when it has none."""
     home = os.environ.get("DAGSTER_HOME") or default_home
@@ -41,16 +50,30 @@ def _dagster_home(default_home: str | None) -> Path:
         raise CliError("DAGSTER_HOME is not set: set it to the Dagster home directory (with a dagster.yaml).")
     path = Path(home).resolve()
     path.mkdir(parents=True, exist_ok=True)
-    if not (path / "dagster.yaml").exists() and Path("dagster.yaml").exists():
-        shutil.copy("dagster.yaml", path / "dagster.yaml")
+    with _home_lock(path):
+        if not (path / "dagster.yaml").exists() and Path("dagster.yaml").exists():
+            shutil.copy("dagster.yaml", path / "dagster.yaml")
     return path
 
 
 def _instance(default_home: str | None) -> dg.DagsterInstance:
+    """The Dagster instance of the home, with the runs left STARTED by dead processes recovered first.
+
+    Two commands opening a fresh home at once would both create its SQLite tables ("table runs already
+    exists"): the instance is created under the home's lock, so the second finds the tables made.
+    """
     import dagster as dg
 
-    os.environ["DAGSTER_HOME"] = str(_dagster_home(default_home))
-    return dg.DagsterInstance.get()
+    from gh_assets.run_monitoring import recover_dead_runs
+
+    home = _dagster_home(default_home)
+    os.environ["DAGSTER_HOME"] = str(home)
+    with _home_lock(home):
+        instance = dg.DagsterInstance.get()
+    for run, proc in recover_dead_runs(instance):
+        where = f"process {proc.pid}" + (f" on {proc.host}" if proc.host else "")
+        print(f"gh-assets: run {run.run_id} ({run.job_name}) was left STARTED by {where}, which is gone: marked failed, its pool slots freed", file=sys.stderr, flush=True)
+    return instance
 
 
 def _ensure_partitions(instance: dg.DagsterInstance, repos: Sequence[str]) -> list[str]:
@@ -117,16 +140,28 @@ class RunOutcome:
 def _execute(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str], selection: list | None) -> tuple[bool, list[tuple[str, str, str]], str | None]:
     """One in-process run of ``job_name``: success, its checks ``(asset, check, outcome)`` and the first error."""
     from gh_assets.definitions import build_defs
+    from gh_assets.run_monitoring import process_tags
 
     # Resources from the environment as it is now, not as it was when the definitions module was imported.
     result = build_defs().resolve_job_def(job_name).execute_in_process(
         instance=instance,
-        tags={**tags, "gh_assets/launched_by": "cli"},
+        tags={**tags, "gh_assets/launched_by": "cli", **process_tags()},
         asset_selection=selection,
         run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("GH_ASSETS_LOG_LEVEL", "WARNING")}}}},
         raise_on_error=False,
     )
+    _stop_if_interrupted(result)
     return outcome_of(result)
+
+
+def _stop_if_interrupted(result: dg.ExecuteInProcessResult) -> None:
+    """A run that SIGINT/SIGTERM stopped ends the command: nothing else is launched after it."""
+    from dagster._core.events import RunFailureReason
+
+    for event in result.all_events:
+        data = event.event_specific_data if event.is_job_failure else None
+        if getattr(data, "failure_reason", None) == RunFailureReason.UNEXPECTED_TERMINATION:
+            raise KeyboardInterrupt
 
 
 def outcome_of(result: dg.ExecuteInProcessResult) -> tuple[bool, list[tuple[str, str, str]], str | None]:
@@ -194,15 +229,17 @@ def materialise_in_process(instance: dg.DagsterInstance, assets: list, tags: dic
     import dagster as dg
 
     from gh_assets.environment import build_resources
+    from gh_assets.run_monitoring import process_tags
 
     result = dg.materialize(
         assets,
         instance=instance,
         resources=build_resources(),
-        tags={**(tags or {}), "gh_assets/launched_by": "cli"},
+        tags={**(tags or {}), "gh_assets/launched_by": "cli", **process_tags()},
         run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("GH_ASSETS_LOG_LEVEL", "WARNING")}}}},
         raise_on_error=False,
     )
+    _stop_if_interrupted(result)
     return outcome_of(result)
 
 
@@ -410,14 +447,14 @@ def _repos_of(args: argparse.Namespace) -> list[str]:
             raise CliError(f"--repo {exc}") from None
     for org in getattr(args, "org", None) or []:
         from gh_assets.config import OrgSource
-        from gh_assets.environment import build_resources
+        from gh_assets.environment import resolved_resource
         from gh_assets.github.orgs import org_repos
 
         try:
             source = OrgSource(org=org)
         except ValueError as exc:
             raise CliError(f"--org {org!r} is not a valid GitHub organisation name") from exc
-        with build_resources()["github"].process_config_and_initialize().client() as client:
+        with resolved_resource("github").client() as client:
             found = org_repos(client, source)
         if not found:
             raise CliError(f"--org {org}: the organisation lists no active, non-fork repositories")
@@ -442,6 +479,8 @@ def _entities_of(value: str) -> list[str]:
 def _materialise_ranges(args: argparse.Namespace, *, replay: bool) -> int:
     from gh_assets.environment import data_dir
 
+    # The runs read the sources config: a missing or invalid one fails now, before any request is sent.
+    load_sources()
     repos = _repos_of(args)
     start, end = args.start, args.end
     if end < start:
@@ -477,10 +516,10 @@ def cmd_repos(args: argparse.Namespace) -> int:
 
     sources = load_sources(args.config)
     if sources.github.orgs:
-        from gh_assets.environment import build_resources
+        from gh_assets.environment import resolved_resource
         from gh_assets.github.orgs import expand
 
-        with build_resources()["github"].process_config_and_initialize().client() as client:
+        with resolved_resource("github").client() as client:
             sources = expand(client, sources)
     instance = _instance(DEMO_DAGSTER_HOME)
     existing = list(instance.get_dynamic_partitions(REPOS_PARTITION))
@@ -527,6 +566,26 @@ def _day(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds >= 0")
+    return seconds
+
+
+def _add_rate_limit_wait(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--max-rate-limit-wait",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="wait at most this long for a spent rate limit to reset, then fail (sets GH_ASSETS_MAX_RATE_LIMIT_WAIT; default 3600)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gh-assets", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -537,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--start", default="2025-01-01", help="first day of the emulated history")
     demo.add_argument("--days", type=int, default=90, help="days of emulated history")
+    _add_rate_limit_wait(demo)
     demo.set_defaults(func=cmd_demo)
 
     from gh_assets.github.jobs import ENTITY_CHOICES
@@ -554,6 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--entities", type=_entities_of, default=list(ENTITY_CHOICES), metavar="LIST", help=f"comma-separated, default all: {','.join(ENTITY_CHOICES)}"
         )
+        _add_rate_limit_wait(command)
         command.set_defaults(func=func)
 
     dev = sub.add_parser("dev", help="start dagster dev on this code location (with the emulator when offline)")
@@ -578,14 +639,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Dagster marks single-run backfill policies and pools as beta/preview; that is no news to a CLI user.
     warnings.filterwarnings("ignore", message=".*is currently in (beta|preview)")
     args = build_parser().parse_args(argv)
+    if getattr(args, "max_rate_limit_wait", None) is not None:
+        from gh_assets.environment import MAX_RATE_LIMIT_WAIT_ENV
+
+        os.environ[MAX_RATE_LIMIT_WAIT_ENV] = repr(args.max_rate_limit_wait)  # read when the run's resources are built
+    # SIGTERM stops the command as Ctrl-C does (during a run Dagster maps both onto its own interrupt handling).
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if main_thread else None
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print("gh-assets: interrupted: the run stopped without retrying; unfinished partitions keep their previous version (run the command again)", file=sys.stderr)
+        return 130
     except (CliError, ConfigError) as exc:
         print("gh-assets: " + textwrap.fill(str(exc), width=100, subsequent_indent="  "), file=sys.stderr)
         return 2
     except Exception as exc:  # anything else still ends in one readable paragraph, not a traceback
         print(f"gh-assets: {type(exc).__name__}: " + textwrap.fill(str(exc), width=100, subsequent_indent="  "), file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 | GH_ASSETS_LAKE_ROOT | <GH_ASSETS_DATA_DIR>/lake | the lake root: a folder or ``s3://bucket/prefix`` (AWS_* variables for endpoint and keys) |
 | GH_ASSETS_RAW_RETENTION_DAYS | unset (keep forever) | days of raw pages lake_retention_job keeps |
 | GH_ASSETS_CONFIG | ./sources.yaml | the sources config |
+| GH_ASSETS_MAX_RATE_LIMIT_WAIT | 3600 | seconds a run may wait for a spent rate limit to reset before it fails |
 | GH_ASSETS_POSTGRES_DSN | unset (no publish) | the PostgreSQL that ``publish/*`` copies marts to; dg.EnvVar, never logged |
 """
 
@@ -35,6 +36,8 @@ DUCKDB_MEMORY_ENV = "GH_ASSETS_DUCKDB_MEMORY_LIMIT"
 # What DuckDB may hold before it spills to disk (its own default is 80% of RAM). A mart rebuild of 10^6 issues
 # stays near 0.6 GB of resident memory with 512MB; more makes large rebuilds a little faster.
 DEFAULT_DUCKDB_MEMORY = "512MB"
+MAX_RATE_LIMIT_WAIT_ENV = "GH_ASSETS_MAX_RATE_LIMIT_WAIT"
+DEFAULT_MAX_RATE_LIMIT_WAIT = 3600.0
 
 
 def _env_or(name: str, default: str | None) -> str | dg.EnvVar | None:
@@ -52,8 +55,35 @@ def lake_root(data: Path | None = None) -> str | Path:
     return os.environ.get(LAKE_ROOT_ENV) or (data_dir() if data is None else data) / "lake"
 
 
+def max_rate_limit_wait() -> float:
+    """``$GH_ASSETS_MAX_RATE_LIMIT_WAIT`` in seconds (default 3600).
+
+    Read when the resources are built, like the DuckDB memory limit: Dagster's ``EnvVar`` binds strings and
+    ints only, and this is a float (the CLI's ``--max-rate-limit-wait`` sets it before it builds them).
+    """
+    value = os.environ.get(MAX_RATE_LIMIT_WAIT_ENV)
+    if not value:
+        return DEFAULT_MAX_RATE_LIMIT_WAIT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise ValueError(f"{MAX_RATE_LIMIT_WAIT_ENV}={value!r}: expected a number of seconds >= 0")
+    return seconds
+
+
 def duckdb_config() -> dict[str, str]:
     return {"memory_limit": os.environ.get(DUCKDB_MEMORY_ENV) or DEFAULT_DUCKDB_MEMORY}
+
+
+def resolved_resource(key: str) -> dg.ConfigurableResource:
+    """The resource ``key`` exactly as a run gets it: built from the environment now, its ``dg.EnvVar`` fields resolved.
+
+    Code outside a run (the CLI listing an organisation's repositories) must use this, never
+    ``build_resources()[key]`` directly: that one still holds ``EnvVar`` placeholders, not their values.
+    """
+    return build_resources()[key].process_config_and_initialize()
 
 
 def build_resources() -> dict[str, object]:
@@ -62,6 +92,7 @@ def build_resources() -> dict[str, object]:
             api_url=_env_or("GITHUB_API_URL", DEFAULT_API_URL),
             token=_env_or("GITHUB_TOKEN", None),
             tokens=_env_or("GITHUB_TOKENS", None),
+            max_rate_limit_wait_seconds=max_rate_limit_wait(),
         ),
         "lake": LakeResource(
             data_dir=_env_or(DATA_DIR_ENV, DEFAULT_DATA_DIR),

@@ -16,6 +16,7 @@ import dagster as dg
 
 from gh_assets.github import errors
 from gh_assets.github.pagination import CachedPage, SweepPage
+from gh_assets.interrupts import interrupts_stop_the_run
 from gh_assets.lake import Lake, utc_iso
 
 
@@ -78,10 +79,12 @@ def api_failures(repo: str) -> Iterator[None]:
     """Turn the client's typed errors into a step failure that names the repository and URL.
 
     A refused token, a missing repo or a spent rate limit will not heal in 30 seconds: those fail the step
-    without the retry policy; transient 5xx that outlived the client's own retries may retry.
+    without the retry policy; transient 5xx that outlived the client's own retries may retry. An interrupt
+    (SIGINT/SIGTERM) stops the run and is never retried (see :mod:`gh_assets.interrupts`).
     """
     try:
-        yield
+        with interrupts_stop_the_run():
+            yield
     except errors.GitHubError as exc:
         raise dg.Failure(
             description=f"{type(exc).__name__}: {exc}",
@@ -102,7 +105,8 @@ def capture(
     """Write every page under the partitions ``place(page)`` names and publish them all at the end.
 
     Partitions of the range with no page get an empty manifest: the range is known to hold nothing. On any
-    error nothing is published (the partitions keep their previous capture).
+    error or interrupt nothing is published (the partitions keep their previous capture) and no temporary is
+    left in the lake.
     """
     writer = lake.raw_writer(entity, repo, partitions)
     in_range = set(partitions)
@@ -114,7 +118,7 @@ def capture(
                 targets = place(page) & in_range or {partitions[-1]}
                 writer.add(page.response.body, targets, page_meta(page))
                 captured.add(page)
-        counts = writer.commit()
+            counts = writer.commit()
     except BaseException:
         writer.abort()
         raise

@@ -1,0 +1,90 @@
+"""Runs left STARTED by a dead process are failed and their pool slots freed: by the CLI and the run launcher."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from gh_assets.emulator import Emulator, EmulatorConfig
+from gh_assets.run_monitoring import HOST_TAG, PID_TAG, LocalProcessRunLauncher, recover_dead_runs
+from gh_assets_tests.cli_process import cli_env, prepare, raw_temporaries, run_cli, start_cli, wait_for
+
+REPO = "demo-org/one"
+POOL = "github_api"
+
+
+def _dead_pid() -> int:
+    return int(Path("/proc/sys/kernel/pid_max").read_text()) + 1 if Path("/proc/sys/kernel/pid_max").exists() else 2**22 + 1
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    overrides = {"run_launcher": {"module": "gh_assets.run_monitoring", "class": "LocalProcessRunLauncher"}}
+    with dg.instance_for_test(overrides=overrides) as inst:
+        yield inst
+
+
+def _started_run(instance: dg.DagsterInstance, tags: dict[str, str]) -> dg.DagsterRun:
+    run = dg.DagsterRun(job_name="github_daily_job", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED, tags=tags)
+    instance.add_run(run)
+    instance.event_log_storage.set_concurrency_slots(POOL, 3)
+    instance.event_log_storage.claim_concurrency_slot(POOL, run.run_id, "github__raw_issue_pages")
+    return run
+
+
+def test_a_run_whose_process_is_gone_is_failed_and_frees_its_slot(instance: dg.DagsterInstance) -> None:
+    here = socket.gethostname()
+    dead = _started_run(instance, {PID_TAG: str(_dead_pid()), HOST_TAG: here})
+    alive = _started_run(instance, {PID_TAG: str(os.getppid()), HOST_TAG: here})
+    elsewhere = _started_run(instance, {PID_TAG: str(_dead_pid()), HOST_TAG: f"not-{here}"})
+
+    launcher = instance.run_launcher
+    assert isinstance(launcher, LocalProcessRunLauncher) and launcher.supports_check_run_worker_health
+    assert launcher.check_run_worker_health(dead).status == dg._core.launcher.WorkerStatus.FAILED
+    assert launcher.check_run_worker_health(alive).status == dg._core.launcher.WorkerStatus.RUNNING
+    assert launcher.check_run_worker_health(elsewhere).status == dg._core.launcher.WorkerStatus.RUNNING
+
+    assert [run.run_id for run, _ in recover_dead_runs(instance)] == [dead.run_id]
+    assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
+    claimed = {slot.run_id for slot in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots}
+    assert dead.run_id not in claimed and alive.run_id in claimed
+    assert recover_dead_runs(instance) == []
+
+
+@pytest.mark.slow
+def test_an_ingest_killed_mid_step_does_not_jam_the_next_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prepare(tmp_path, REPO)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))  # for the instance this test opens (its event log needs it)
+    # Every list request takes 0.3 s, so the raw step is still sweeping when it is killed.
+    config = EmulatorConfig(seed=3, repos=(REPO,), issues_per_repo=600, start="2025-01-01", days=10, fault_rate=1.0, fault_kinds=("slow",), slow_seconds=0.3)
+    args = ["ingest", "--repo", REPO, "--start", "2025-01-01", "--end", "2025-01-10", "--entities", "issues"]
+    with Emulator(config) as emu:
+        env = cli_env(tmp_path, emu.url)
+        proc = start_cli(args, tmp_path, env)
+        wait_for(lambda: bool(raw_temporaries(tmp_path)), proc, what="the raw step to start writing")
+        proc.kill()  # SIGKILL: no cleanup, no run end recorded
+        proc.communicate()
+
+        with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+            (record,) = instance.get_run_records()
+            dead = record.dagster_run
+            assert dead.status == dg.DagsterRunStatus.STARTED
+            assert dead.run_id in {s.run_id for s in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots}
+        assert raw_temporaries(tmp_path), "the killed writer's temporary is still there"
+
+        done = run_cli(args, tmp_path, env, timeout=240)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    recovered = [line for line in done.stderr.splitlines() if dead.run_id in line]
+    assert len(recovered) == 1 and f"left STARTED by process {proc.pid}" in recovered[0] and "marked failed" in recovered[0], done.stderr
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.event_log_storage.get_concurrency_info(POOL).claimed_slots == []
+        assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in instance.get_run_records() if r.dagster_run.run_id != dead.run_id)
+    assert raw_temporaries(tmp_path) == []  # swept when the partitions were written again
