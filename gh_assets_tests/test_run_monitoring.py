@@ -58,6 +58,28 @@ def test_a_run_whose_process_is_gone_is_failed_and_frees_its_slot(instance: dg.D
     assert recover_dead_runs(instance) == []
 
 
+def test_the_daemons_run_monitoring_fails_dead_runs_with_the_projects_settings() -> None:
+    import logging
+    from types import SimpleNamespace
+
+    import yaml
+    from dagster._daemon.monitoring.run_monitoring import execute_run_monitoring_iteration
+
+    settings = yaml.safe_load((Path(__file__).parents[1] / "dagster.yaml").read_text())
+    overrides = {key: settings[key] for key in ("run_launcher", "run_monitoring")}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        assert instance.run_monitoring_enabled and instance.run_monitoring_max_resume_run_attempts == 0
+        here = socket.gethostname()
+        dead = _started_run(instance, {PID_TAG: str(_dead_pid()), HOST_TAG: here})
+        alive = _started_run(instance, {PID_TAG: str(os.getppid()), HOST_TAG: here})
+        # what the monitoring daemon runs every poll_interval_seconds (the workspace is only used to resume runs)
+        context = SimpleNamespace(instance=instance, create_request_context=lambda: None)
+        errors = [e for e in execute_run_monitoring_iteration(context, logging.getLogger("test")) if e is not None]
+        assert errors == []
+        assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
+
+
 @pytest.mark.slow
 def test_an_ingest_killed_mid_step_does_not_jam_the_next_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prepare(tmp_path, REPO)
