@@ -56,8 +56,8 @@ def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProcess 
     records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, ascending=False, limit=50).records
     for record in records:
         event = record.event_log_entry.dagster_event
-        data = event.event_specific_data if event is not None else None
-        pid = getattr(getattr(data, "metadata", None) or {}, "get", lambda _: None)("pid")
+        metadata = getattr(event.event_specific_data, "metadata", None) if event is not None else None
+        pid = (metadata or {}).get("pid")
         if pid is not None and str(pid.value).isdigit():
             return RunProcess(None, int(pid.value))
     return None
@@ -103,8 +103,6 @@ def is_dead(instance: dg.DagsterInstance, run: dg.DagsterRun, started_at: float 
     if proc.host is None and not _single_machine(instance):
         return None
     if proc.host is not None and proc.host != socket.gethostname():
-        return None
-    if proc.pid == os.getpid():
         return None
     born = _process_started_at(proc.pid)
     if born is None:

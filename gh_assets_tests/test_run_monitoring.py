@@ -80,6 +80,18 @@ def test_the_daemons_run_monitoring_fails_dead_runs_with_the_projects_settings()
         assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
 
 
+def test_a_run_launched_by_dagster_is_judged_by_the_pid_of_its_engine_event(instance: dg.DagsterInstance) -> None:
+    from dagster._core.events import EngineEventData
+
+    dead = _started_run(instance, {})
+    alive = _started_run(instance, {})
+    for run, pid in ((dead, _dead_pid()), (alive, os.getppid())):
+        # what `dagster api execute_run` records when the default launcher starts a run worker
+        instance.report_engine_event(f"Started process for run (pid: {pid}).", run, EngineEventData.in_process(pid))
+    assert [(run.run_id, proc.host) for run, proc in recover_dead_runs(instance)] == [(dead.run_id, None)]
+    assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
+
+
 @pytest.mark.slow
 def test_an_ingest_killed_mid_step_does_not_jam_the_next_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prepare(tmp_path, REPO)
