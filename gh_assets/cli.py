@@ -27,6 +27,8 @@ from gh_assets.config import ConfigError, SourcesConfig, load_sources, validate_
 if TYPE_CHECKING:
     import dagster as dg
 
+    from filelock import FileLock
+
     from gh_assets.emulator import EmulatorConfig
 
 DEMO_DAGSTER_HOME = ".dagster_home"
@@ -36,7 +38,7 @@ class CliError(Exception):
     """A failure the command reports as one paragraph and a non-zero exit."""
 
 
-def _home_lock(home: Path):  # noqa: ANN202 - a filelock.FileLock, imported lazily
+def _home_lock(home: Path) -> FileLock:
     """A lock file in the Dagster home: one process at a time sets the home up and creates its storage."""
     from filelock import FileLock
 
@@ -99,7 +101,7 @@ def _resolve_on_github(instance: dg.DagsterInstance, repos: Sequence[str]) -> tu
     A repository that answers 404 is not added as a partition; if it has one (added by an earlier ``ingest``)
     and the sources config does not list it, that partition is removed. A configured one keeps its partition.
     """
-    from gh_assets.environment import build_resources
+    from gh_assets.environment import resolved_resource
     from gh_assets.github.partitions import REPOS_PARTITION
     from gh_assets.github.repos import RepositoryNotFound, canonical_name, find_existing
 
@@ -109,8 +111,7 @@ def _resolve_on_github(instance: dg.DagsterInstance, repos: Sequence[str]) -> tu
         config = None  # ingest works without a sources config: then nothing is "configured"
     found: list[str] = []
     missing: list[str] = []
-    # process_config_and_initialize resolves the dg.EnvVar fields (API URL, token) as a run would.
-    with build_resources()["github"].process_config_and_initialize().client() as client:
+    with resolved_resource("github").client() as client:  # the dg.EnvVar values (API URL, token), as a run gets them
         for repo in repos:
             try:
                 found.append(canonical_name(client, repo))
