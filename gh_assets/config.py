@@ -119,6 +119,11 @@ class GitHubSources(BaseModel):
     commit_history_months: Annotated[int, Field(ge=1)] = Field(
         default=6, description="Months of commits a first load fetches (from the later of this and the repo's start)."
     )
+    detail_api: Literal["graphql", "rest"] = Field(
+        default="graphql",
+        description="How reviews and files of pull requests are fetched: GraphQL batches of 50 PRs (needs a token; "
+        "without one REST is used) or REST, two requests per PR.",
+    )
 
     @field_validator("repos", mode="before")
     @classmethod

@@ -87,6 +87,10 @@ class RawPageMeta:
     rate_limit_remaining: int | None
     rate_limit_reset: float | None
     rate_limit_resource: str | None
+    # GraphQL pages: the query's variables, its cost in points, and the PRs of the page this partition answers for
+    variables: dict[str, Any] | None = None
+    graphql_cost: int | None = None
+    pull_numbers: list[int] | None = None
 
 
 def _temporary(final: Path) -> Path:

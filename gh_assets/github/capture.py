@@ -53,6 +53,7 @@ def page_meta(page: SweepPage) -> dict[str, Any]:
         "rate_limit_remaining": resp.rate_limit.remaining,
         "rate_limit_reset": resp.rate_limit.reset,
         "rate_limit_resource": resp.rate_limit.resource,
+        **page.extra,
     }
 
 
@@ -101,6 +102,7 @@ def capture(
     pages: Iterable[SweepPage],
     place: Callable[[SweepPage], set[date]],
     captured: Captured,
+    day_meta: Callable[[SweepPage, date], dict[str, Any]] | None = None,
 ) -> dict[date, int]:
     """Write every page under the partitions ``place(page)`` names and publish them all at the end.
 
@@ -116,7 +118,11 @@ def capture(
                 # A page with nothing in the range (the empty page after a full last one, a page of newer items)
                 # is kept under the range's last partition: its ETag makes the next sweep's request free.
                 targets = place(page) & in_range or {partitions[-1]}
-                writer.add(page.response.body, targets, page_meta(page))
+                if day_meta is None:
+                    writer.add(page.response.body, targets, page_meta(page))
+                else:  # what the page holds for each day differs (a GraphQL batch spans PRs of several days)
+                    for day in targets:
+                        writer.add(page.response.body, {day}, {**page_meta(page), **day_meta(page, day)})
                 captured.add(page)
             counts = writer.commit()
     except BaseException:

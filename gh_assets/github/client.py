@@ -1,4 +1,5 @@
-"""A small synchronous GitHub REST client: one connection pool, bounded retries, a shared rate-limit budget.
+"""A small synchronous GitHub client (REST GETs and GraphQL POSTs): one connection pool, bounded retries, shared
+rate-limit budgets (REST ``core``/``search`` and GraphQL points apart, as GitHub keeps them).
 
 No Dagster in here: the assets wrap it, tests drive it against the bundled emulator over real HTTP.
 """
@@ -27,6 +28,8 @@ log = logging.getLogger("gh_assets.github")
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 USER_AGENT = "gh-assets/0.1 (+https://github.com)"
+RATE_LIMIT_WAIT_SLICE = 1.0  # a rate-limit wait sleeps in slices this long, so an interrupt ends it within a second
+GRAPHQL_RATE_LIMITED = frozenset({"RATE_LIMITED", "RATE_LIMIT"})  # GitHub has been seen sending both
 
 
 @dataclass(frozen=True)
@@ -94,13 +97,27 @@ class _Retry(Exception):
 
 
 def _resource_of(url: str) -> str:
-    """The rate-limit resource a request draws on (GitHub budgets search apart from core)."""
+    """The rate-limit resource a request draws on (GitHub budgets search and GraphQL apart from core)."""
     path = httpx.URL(url).path
+    if path.endswith("/graphql"):
+        return "graphql"
     return "search" if path.startswith("/search/") else "core"
 
 
+def graphql_url(base_url: str) -> str:
+    """GitHub's GraphQL endpoint for a REST root: ``https://api.github.com/graphql``; ``/api/graphql`` on GHES."""
+    base = base_url.rstrip("/")
+    return f"{base[: -len('/v3')]}/graphql" if base.endswith("/api/v3") else f"{base}/graphql"
+
+
+def graphql_rate_limited(data: Any) -> bool:
+    """A GraphQL document saying the points budget is spent (HTTP 200 with a ``RATE_LIMITED`` error)."""
+    errs = data.get("errors") if isinstance(data, dict) else None
+    return isinstance(errs, list) and any(isinstance(e, dict) and e.get("type") in GRAPHQL_RATE_LIMITED for e in errs)
+
+
 class GitHubClient:
-    """GET-only GitHub REST client.
+    """GitHub client: REST GETs and GraphQL queries.
 
     Retries (tenacity): 5xx, connection errors, timeouts and truncated or invalid JSON bodies, with
     exponential backoff and jitter, bounded by ``max_attempts`` and ``max_retry_seconds``. Rate limits wait
@@ -175,9 +192,23 @@ class GitHubClient:
         on a large page) raises :class:`~gh_assets.github.errors.PageTooLarge` at once instead of retrying the
         same size.
         """
-        url = self.url_for(path)
         # None, not {}: httpx replaces a URL's own query (a Link header's page=N) with an empty params dict.
         request_params = {k: str(v) for k, v in params.items()} if params else None
+        return self._request("GET", self.url_for(path), request_params, None, etag, shrinkable)
+
+    def graphql(self, query: str, variables: Mapping[str, Any], *, shrinkable: bool = False) -> Response:
+        """POST one GraphQL query. ``data`` is the whole document (``data`` and ``errors``): the caller decides
+        what its errors mean; a spent points budget (``RATE_LIMITED``) is waited for here like a REST one.
+
+        ``shrinkable``: the caller can ask for a smaller batch, so a 502/504 (GitHub cutting off a query that ran
+        past its time limit) raises :class:`~gh_assets.github.errors.PageTooLarge` at once.
+        """
+        body = orjson.dumps({"query": query, "variables": dict(variables)})
+        return self._request("POST", graphql_url(self.base_url), None, body, None, shrinkable)
+
+    def _request(
+        self, method: str, url: str, request_params: dict[str, str] | None, content: bytes | None, etag: str | None, shrinkable: bool
+    ) -> Response:
         resource = _resource_of(url)
         started = time.monotonic()
         paused = [0.0]  # time spent waiting for rate-limit resets does not count against max_retry_seconds
@@ -200,7 +231,8 @@ class GitHubClient:
             reason = exc.reason if isinstance(exc, _Retry) else repr(exc)
             delay = state.next_action.sleep if state.next_action else 0.0
             log.warning(
-                "GET %s failed (%s), attempt %d of %d; retrying in %.1fs",
+                "%s %s failed (%s), attempt %d of %d; retrying in %.1fs",
+                method,
                 sanitize_url(url),
                 reason,
                 state.attempt_number,
@@ -217,10 +249,10 @@ class GitHubClient:
             reraise=True,
         )
         try:
-            return retrying(self._attempt, url, request_params, etag, resource, shrinkable, paused)
+            return retrying(self._attempt, method, url, request_params, content, etag, resource, shrinkable, paused)
         except _Retry as exc:
             raise errors.ServerError(
-                f"GET {sanitize_url(url)} still failing after {self.max_attempts} attempts or "
+                f"{method} {sanitize_url(url)} still failing after {self.max_attempts} attempts or "
                 f"{self.max_retry_seconds:.0f}s: {exc.reason}. GitHub may be degraded; rerun the partition later.",
                 url=sanitize_url(url),
                 status=exc.status,
@@ -240,13 +272,20 @@ class GitHubClient:
             self.stats.rate_limit_waits += 1
         log.warning("GitHub rate limit spent; waiting %.0fs, resuming at %s UTC", wait, f"{resume:%H:%M:%S}")
         began = time.monotonic()
-        self._sleep(wait)
+        # In slices: one long sleep would hold the run past an interrupt; each slice returns to Python,
+        # which delivers SIGINT/SIGTERM between them.
+        left = wait
+        while left > 0:
+            self._sleep(min(left, RATE_LIMIT_WAIT_SLICE))
+            left -= RATE_LIMIT_WAIT_SLICE
         paused[0] += time.monotonic() - began
 
     def _attempt(
         self,
+        method: str,
         url: str,
         params: dict[str, str] | None,
+        content: bytes | None,
         etag: str | None,
         resource: str,
         shrinkable: bool,
@@ -260,8 +299,10 @@ class GitHubClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if etag:
             headers["If-None-Match"] = etag
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         try:
-            resp = self._http.get(url, params=params, headers=headers)
+            resp = self._http.request(method, url, params=params, headers=headers, content=content)
             body = resp.content
         except httpx.TransportError as exc:
             # Resets, timeouts and bodies shorter than their Content-Length all land here.
@@ -270,14 +311,14 @@ class GitHubClient:
         self.stats.record(resp.status_code, len(body), rate)
         self._pool.update(index, rate, resource)
         full_url = str(resp.url)
-        verdict = classify(resp.status_code, resp.headers, body, full_url, now=self._clock(), token_env=self.token_env)
+        verdict = classify(resp.status_code, resp.headers, body, full_url, now=self._clock(), token_env=self.token_env, method=method)
         if verdict.outcome is Outcome.FATAL:
             assert verdict.error is not None
             raise verdict.error
         if verdict.outcome is Outcome.RETRYABLE:
             if shrinkable and resp.status_code in (502, 504):
                 raise errors.PageTooLarge(
-                    f"GET {sanitize_url(full_url)} -> {resp.status_code}: GitHub timed out building the page",
+                    f"{method} {sanitize_url(full_url)} -> {resp.status_code}: GitHub timed out building the page",
                     url=sanitize_url(full_url),
                     status=resp.status_code,
                 )
@@ -294,6 +335,10 @@ class GitHubClient:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 raise _Retry(f"invalid JSON body ({exc.msg} at byte {exc.pos})") from None
+            if resource == "graphql" and graphql_rate_limited(data):
+                # HTTP 200, but the points are spent: this token waits for its reset, another may go on.
+                self._pool.mark_spent(index, "graphql", rate.reset)
+                raise _Retry("GraphQL rate limit", wait=0.0)
         return Response(
             url=sanitize_url(full_url),
             status=resp.status_code,

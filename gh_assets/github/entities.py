@@ -272,7 +272,8 @@ class PullFileSchema(pa.DataFrameModel):
     @pa.dataframe_check
     @classmethod
     def renamed_has_previous(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select((pl.col("status") != "renamed") | pl.col("previous_filename").is_not_null())
+        # GraphQL gives neither a file's blob sha nor its previous path: rows without a sha came from there.
+        return data.lazyframe.select((pl.col("status") != "renamed") | pl.col("previous_filename").is_not_null() | pl.col("sha").is_null())
 
     class Config:
         strict = True

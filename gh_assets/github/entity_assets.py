@@ -29,14 +29,16 @@ from gh_assets.github.partitions import (
     repo_day_partitions,
     repo_month_partitions,
 )
-from gh_assets.github.resources import GitHubResource
-from gh_assets.github.transform import PageFrames, PageRows, page_rows, parse_pool
+from gh_assets.github import pr_details
+from gh_assets.github.resources import GitHubResource, SourcesResource
+from gh_assets.github.transform import PageFrames, PageRows, page_rows, page_shared, parse_pool
 from gh_assets.lake import Lake, parse_utc_iso
 from gh_assets.resources import LakeResource
 
 RAW_PULL_PAGES = dg.AssetKey(["github", "raw_pull_pages"])
 RAW_REVIEW_PAGES = dg.AssetKey(["github", "raw_review_pages"])
 RAW_PR_FILE_PAGES = dg.AssetKey(["github", "raw_pr_file_pages"])
+RAW_PR_DETAIL_PAGES = dg.AssetKey(["github", "raw_pr_detail_pages"])
 RAW_ISSUE_COMMENT_PAGES = dg.AssetKey(["github", "raw_issue_comment_pages"])
 RAW_COMMIT_PAGES = dg.AssetKey(["github", "raw_commit_pages"])
 
@@ -114,43 +116,96 @@ def detail_pages(
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(RAW_REVIEW_PAGES, deps=[RAW_PULL_PAGES], kinds={"github", "json"}, description="The exact /pulls/{n}/reviews pages of every PR updated in the day."),
-        dg.AssetSpec(RAW_PR_FILE_PAGES, deps=[RAW_PULL_PAGES], kinds={"github", "json"}, description="The exact /pulls/{n}/files pages of every PR updated in the day."),
+        dg.AssetSpec(RAW_REVIEW_PAGES, deps=[RAW_PULL_PAGES], kinds={"github", "json"}, description="The exact /pulls/{n}/reviews pages of every PR updated in the day (REST path)."),
+        dg.AssetSpec(RAW_PR_FILE_PAGES, deps=[RAW_PULL_PAGES], kinds={"github", "json"}, description="The exact /pulls/{n}/files pages of every PR updated in the day (REST path)."),
+        dg.AssetSpec(
+            RAW_PR_DETAIL_PAGES,
+            deps=[RAW_PULL_PAGES],
+            kinds={"github", "graphql"},
+            description="The exact GraphQL pages of the reviews and files of every PR updated in the day, 50 PRs per query (GraphQL path).",
+        ),
     ],
     retry_policy=INGEST_RETRY,
     pool="github_api",
     can_subset=False,
     **_RAW,
 )
-def raw_pull_detail_pages(context: dg.AssetExecutionContext, github: GitHubResource, lake: LakeResource) -> Iterator[dg.MaterializeResult]:
+def raw_pull_detail_pages(
+    context: dg.AssetExecutionContext, github: GitHubResource, lake: LakeResource, sources: SourcesResource
+) -> Iterator[dg.MaterializeResult]:
     """Reviews and changed files of each PR whose newest version falls in the partition day.
 
-    One request per page per PR (lists cannot be asked for several PRs at once); ``github.detail_concurrency``
-    PRs are fetched at a time, and pages captured before are requested with their ETag.
+    With a token (and ``github.detail_api: graphql``, the default) one GraphQL query answers 50 PRs; without
+    one, REST: one request per page per PR, ``github.detail_concurrency`` PRs at a time, pages captured before
+    requested with their ETag. Each partition holds the capture of one path: the other's is replaced by an
+    empty one, so staging never mixes two captures of the same day.
     """
     store, started = lake.lake, time.monotonic()
-    results = {RAW_REVIEW_PAGES: Captured(), RAW_PR_FILE_PAGES: Captured()}
+    api = detail_api(github, sources)
+    results = {RAW_REVIEW_PAGES: Captured(), RAW_PR_FILE_PAGES: Captured(), RAW_PR_DETAIL_PAGES: Captured()}
+    details = pr_details.DetailStats()
     prs = 0
     with github.client() as client:
         for repo, days in days_by_repo(context.partition_keys).items():
             day_of = pulls_by_day(store, repo, days)
             numbers = sorted(day_of)
             prs += len(numbers)
+            if api == "graphql":
+                capture(store, pr_details.RAW_ENTITY, repo, days, pr_details.detail_pages(client, repo, numbers, details), _graphql_days(day_of), results[RAW_PR_DETAIL_PAGES], _graphql_numbers(day_of))
+                for key, entity in ((RAW_REVIEW_PAGES, REVIEWS), (RAW_PR_FILE_PAGES, PR_FILES)):
+                    capture(store, entity.raw, repo, days, [], _rest_days(day_of), results[key])
+                continue
             for key, entity, kind in ((RAW_REVIEW_PAGES, REVIEWS, "reviews"), (RAW_PR_FILE_PAGES, PR_FILES, "files")):
                 cache = page_cache(store, stored_pages(store, entity.raw, repo, days))
                 pages = detail_pages(client, repo, numbers, kind, per_page=github.per_page, cache=cache, workers=github.detail_concurrency)
-
-                def place(page: SweepPage, day_of: dict[int, date] = day_of) -> set[date]:
-                    number = int(page.key.split("/pulls/", 1)[1].split("/", 1)[0])
-                    return {day_of[number]}
-
-                capture(store, entity.raw, repo, days, pages, place, results[key])
+                capture(store, entity.raw, repo, days, pages, _rest_days(day_of), results[key])
+            capture(store, pr_details.RAW_ENTITY, repo, days, [], _graphql_days(day_of), results[RAW_PR_DETAIL_PAGES])
         stats = client.stats.as_metadata()
+    if details.not_found:
+        context.log.warning(f"{len(details.not_found)} pull requests were not found by GraphQL (deleted since listed): {details.not_found[:20]}")
     for key, captured in results.items():
         yield dg.MaterializeResult(
             asset_key=key,
-            metadata={**captured.metadata(), "pull_requests": prs, **stats, "duration_seconds": round(time.monotonic() - started, 3)},
+            metadata={
+                **captured.metadata(),
+                "detail_api": api,
+                "pull_requests": prs,
+                **stats,
+                **(details.metadata() if api == "graphql" else {}),
+                "duration_seconds": round(time.monotonic() - started, 3),
+            },
         )
+
+
+def detail_api(github: GitHubResource, sources: SourcesResource) -> str:
+    """``graphql`` when a token is set and the sources config does not ask for REST; else ``rest``."""
+    if not (github.token or (github.tokens or "").strip()):
+        return "rest"  # GitHub's GraphQL API takes no anonymous query
+    return sources.load().github.detail_api
+
+
+def _rest_days(day_of: dict[int, date]) -> Callable[[SweepPage], set[date]]:
+    def place(page: SweepPage) -> set[date]:
+        number = int(page.key.split("/pulls/", 1)[1].split("/", 1)[0])
+        return {day_of[number]}
+
+    return place
+
+
+def _graphql_days(day_of: dict[int, date]) -> Callable[[SweepPage], set[date]]:
+    def place(page: SweepPage) -> set[date]:
+        return {day_of[n] for pr in page.items if (n := pr.get("number")) in day_of}
+
+    return place
+
+
+def _graphql_numbers(day_of: dict[int, date]) -> Callable[[SweepPage, date], dict[str, object]]:
+    """The PRs of a GraphQL page that a day answers for (a batch spans PRs of several days)."""
+
+    def numbers(page: SweepPage, day: date) -> dict[str, object]:
+        return {"pull_numbers": sorted(n for pr in page.items if day_of.get(n := pr.get("number")) == day)}
+
+    return numbers
 
 
 @dg.asset(key=RAW_ISSUE_COMMENT_PAGES, retry_policy=INGEST_RETRY, pool="github_api", kinds={"github", "json"}, **_RAW)
@@ -198,6 +253,9 @@ def raw_commit_pages(context: dg.AssetExecutionContext, github: GitHubResource, 
 
 
 # ---------------------------------------------------------------------------------------------- staged
+GRAPHQL_CONNECTION = {REVIEWS.name: "reviews", PR_FILES.name: "files"}  # staged entities the GraphQL path also feeds
+
+
 def staged_checks(entity: Entity, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
@@ -215,14 +273,14 @@ def staged_checks(entity: Entity, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def build_staged_asset(entity: Entity, raw_key: dg.AssetKey) -> dg.AssetsDefinition:
+def build_staged_asset(entity: Entity, *raw_keys: dg.AssetKey) -> dg.AssetsDefinition:
     """The staged table of ``entity``: one factory, so every entity is validated and reconciled alike."""
     key = dg.AssetKey(["github", entity.name])
     by_repo = months_by_repo if entity.monthly else days_by_repo
 
     @dg.asset(
         key=key,
-        deps=[raw_key],
+        deps=list(raw_keys),
         partitions_def=repo_month_partitions if entity.monthly else repo_day_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name="github",
@@ -275,12 +333,28 @@ def stage_partitions(
     def read(frames: PageFrames, part: date) -> list[PageRows]:
         return [entity_page(entity, frame, parse_utc_iso(meta.fetched_at), meta.key, part) for meta, frame in frames(part)]
 
+    connection = GRAPHQL_CONNECTION.get(entity.name)
+
+    def read_graphql(frames: PageFrames | None, part: date) -> list[PageRows]:
+        """The rows of the part's GraphQL pages for the PRs it answers for, one PageRows per PR (as REST pages are)."""
+        out: list[PageRows] = []
+        for meta, frame in frames(part) if frames is not None else []:
+            mine = frame.filter(pl.col("pull_number").is_in(meta.pull_numbers or []))
+            for (number,), rows in mine.partition_by("pull_number", as_dict=True, maintain_order=True).items():
+                out.append(PageRows(rows.drop("pull_number"), {**page_shared(parse_utc_iso(meta.fetched_at), part), "pull_number": number}))
+        return out
+
     with parse_pool() as pool:
         for repo, parts in by_repo.items():
             frames = PageFrames(store, entity.raw, repo, functools.partial(page_rows, schema=schema), pool, parts)
+            graphql = (
+                PageFrames(store, pr_details.RAW_ENTITY, repo, lambda body, _where, c=connection: pr_details.rest_shaped(body, c), pool, parts, optional=True)
+                if connection
+                else None
+            )
             in_batches(
                 parts,
-                lambda part, frames=frames: read(frames, part),
+                lambda part, frames=frames, graphql=graphql: read(frames, part) + read_graphql(graphql, part),
                 lambda batch, frames, repo=repo: flush(repo, batch, frames),
             )
 
@@ -334,8 +408,8 @@ def stage_partitions(
 
 
 pull_requests = build_staged_asset(PULL_REQUESTS, RAW_PULL_PAGES)
-reviews = build_staged_asset(REVIEWS, RAW_REVIEW_PAGES)
-pr_files = build_staged_asset(PR_FILES, RAW_PR_FILE_PAGES)
+reviews = build_staged_asset(REVIEWS, RAW_REVIEW_PAGES, RAW_PR_DETAIL_PAGES)
+pr_files = build_staged_asset(PR_FILES, RAW_PR_FILE_PAGES, RAW_PR_DETAIL_PAGES)
 issue_comments = build_staged_asset(ISSUE_COMMENTS, RAW_ISSUE_COMMENT_PAGES)
 commits = build_staged_asset(COMMITS, RAW_COMMIT_PAGES)
 

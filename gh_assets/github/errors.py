@@ -50,3 +50,7 @@ class PageTooLarge(ServerError):
 
 class UnexpectedResponse(GitHubError):
     """A status or body the client has no rule for."""
+
+
+class GraphQLQueryError(GitHubError):
+    """HTTP 200 from GraphQL with errors the client has no rule for (partial data beside them is not kept)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -52,6 +52,7 @@ class SweepPage:
     items: list[dict[str, Any]]
     reused: bool  # True when the body came from the cache after a 304
     overlap: int = 0  # leading items already held from an earlier page (re-read after a page-size change)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # more for the raw manifest (a GraphQL query's variables)
 
     @property
     def fresh(self) -> list[dict[str, Any]]:

@@ -101,6 +101,7 @@ def classify(
     *,
     now: float | None = None,
     token_env: str = "GITHUB_TOKEN",
+    method: str = "GET",
 ) -> Classification:
     """Decide what a response means. ``headers`` must be case-insensitive (httpx.Headers) or lower-cased."""
     safe_url = sanitize_url(url)
@@ -110,7 +111,7 @@ def classify(
         return Classification(Outcome.NOT_MODIFIED)
     now = time.time() if now is None else now
     message = _message(body)
-    where = f"GET {safe_url} -> {status}"
+    where = f"{method} {safe_url} -> {status}"
     if status in (403, 429):
         retry_after = headers.get("retry-after")
         remaining = headers.get("x-ratelimit-remaining")

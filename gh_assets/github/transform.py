@@ -177,8 +177,10 @@ class PageFrames:
         pool: Executor | None = None,
         parts: list[date] | None = None,
         ahead: int = 8,
+        optional: bool = False,
     ) -> None:
         self.lake, self.entity, self.repo, self.parse, self.pool = lake, entity, repo, parse, pool
+        self.optional = optional  # a partition never captured from this source has no pages (rather than an error)
         self._order = list(parts or [])
         self._ahead = ahead if pool else 0
         self._listed: dict[date, list[tuple[RawPageMeta, tuple[object, ...]]]] = {}
@@ -197,6 +199,9 @@ class PageFrames:
         if part in self._listed:
             return
         listed = []
+        if self.optional and self.lake.raw_manifest(self.entity, self.repo, part) is None:
+            self._listed[part] = listed
+            return
         for meta, stored, where in self.lake.raw_pages(self.entity, self.repo, part, skip=lambda m: self._identity(m) in self._frames, decompress=False):
             ident = self._identity(meta)
             if stored is not None:
