@@ -44,7 +44,7 @@ analytics_job = dg.define_asset_job(
 
 ENTITY_CHOICES = ("issues", "pulls", "reviews", "files", "comments", "commits")
 _RAW_PULLS = ["github/raw_pull_pages"]
-_RAW_DETAILS = [*_RAW_PULLS, "github/raw_review_pages", "github/raw_pr_file_pages"]
+_RAW_DETAILS = [*_RAW_PULLS, "github/raw_review_pages", "github/raw_pr_file_pages", "github/raw_pr_detail_pages"]
 _ENTITY_ASSETS = {
     "issues": ["github/raw_issue_pages", "github/issues", "marts/issues"],
     "pulls": [*_RAW_PULLS, "github/pull_requests", "marts/pull_requests"],
