@@ -257,7 +257,19 @@ GRAPHQL_CONNECTION = {REVIEWS.name: "reviews", PR_FILES.name: "files"}  # staged
 
 
 def staged_checks(entity: Entity, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
+    complete = (
+        [
+            dg.AssetCheckSpec(
+                f"{entity.name}_complete",
+                asset=key,
+                blocking=True,
+                description=f"Every PR's {GRAPHQL_CONNECTION[entity.name]} fetched, as many as GitHub counts (GraphQL totalCount).",
+            )
+        ]
+        if entity.name in GRAPHQL_CONNECTION
+        else []
+    )
+    return complete + [
         dg.AssetCheckSpec(
             f"{entity.name}_schema",
             asset=key,
@@ -334,21 +346,40 @@ def stage_partitions(
         return [entity_page(entity, frame, parse_utc_iso(meta.fetched_at), meta.key, part) for meta, frame in frames(part)]
 
     connection = GRAPHQL_CONNECTION.get(entity.name)
+    completeness = {"github_total": 0, "fetched": 0}
+    short: list[str] = []
+    repo_of = [""]
 
     def read_graphql(frames: PageFrames | None, part: date) -> list[PageRows]:
-        """The rows of the part's GraphQL pages for the PRs it answers for, one PageRows per PR (as REST pages are)."""
+        """The rows of the part's GraphQL pages for the PRs it answers for, one PageRows per PR (as REST pages are).
+
+        Also compares, per PR, the nodes read with GitHub's ``totalCount`` of the connection: only GitHub can
+        tell what was never fetched.
+        """
         out: list[PageRows] = []
+        fetched: dict[int, int] = {}
+        totals: dict[int, int] = {}
         for meta, frame in frames(part) if frames is not None else []:
             mine = frame.filter(pl.col("pull_number").is_in(meta.pull_numbers or []))
-            for (number,), rows in mine.partition_by("pull_number", as_dict=True, maintain_order=True).items():
-                out.append(PageRows(rows.drop("pull_number"), {**page_shared(parse_utc_iso(meta.fetched_at), part), "pull_number": number}))
+            for number, total in mine.filter(pl.col("github_total").is_not_null()).select("pull_number", "github_total").iter_rows():
+                totals[number] = total
+            rows = mine.filter(pl.col("github_total").is_null()).drop("github_total")
+            for (number,), pr_rows in rows.partition_by("pull_number", as_dict=True, maintain_order=True).items():
+                fetched[number] = fetched.get(number, 0) + pr_rows.height
+                out.append(PageRows(pr_rows.drop("pull_number"), {**page_shared(parse_utc_iso(meta.fetched_at), part), "pull_number": number}))
+        for number, total in totals.items():
+            completeness["github_total"] += total
+            completeness["fetched"] += min(fetched.get(number, 0), total)
+            if fetched.get(number, 0) < total:
+                short.append(f"{repo_of[0]} {part} PR #{number}: GitHub counts {total}, fetched {fetched.get(number, 0)}")
         return out
 
     with parse_pool() as pool:
         for repo, parts in by_repo.items():
+            repo_of[0] = repo
             frames = PageFrames(store, entity.raw, repo, functools.partial(page_rows, schema=schema), pool, parts)
             graphql = (
-                PageFrames(store, pr_details.RAW_ENTITY, repo, lambda body, _where, c=connection: pr_details.rest_shaped(body, c), pool, parts, optional=True)
+                PageFrames(store, pr_details.RAW_ENTITY, repo, lambda body, _where, c=connection: pr_details.graphql_page(body, c), pool, parts, optional=True)
                 if connection
                 else None
             )
@@ -395,6 +426,26 @@ def stage_partitions(
             },
         ),
     ]
+    if connection:
+        checks.append(
+            dg.AssetCheckResult(
+                check_name=f"{entity.name}_complete",
+                asset_key=key,
+                passed=not short,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=(
+                    f"{completeness['fetched']} of the {completeness['github_total']} {connection} GitHub counts (GraphQL totalCount) were fetched"
+                    if completeness["github_total"] or short
+                    else "no GraphQL capture in these partitions (REST lists carry no count to compare with)"
+                ),
+                metadata={
+                    "github_total": completeness["github_total"],
+                    "fetched": completeness["fetched"],
+                    "missing": completeness["github_total"] - completeness["fetched"],
+                    "short_pull_requests": dg.MetadataValue.json(short[:50]),
+                },
+            )
+        )
     return dg.MaterializeResult(
         metadata={
             "rows": totals["staged"],

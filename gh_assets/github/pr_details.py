@@ -230,15 +230,22 @@ def pull_requests_of(body: bytes) -> list[dict[str, Any]]:
     return [pr for pr in (data.get("repository") or {}).values() if isinstance(pr, dict)]
 
 
-def rest_shaped(body: bytes, connection: str) -> pl.DataFrame:
-    """A stored GraphQL page as the rows the REST ``/reviews`` or ``/files`` pages give, plus ``pull_number``.
+def graphql_page(body: bytes, connection: str) -> pl.DataFrame:
+    """A stored GraphQL page as the rows REST's ``/reviews`` or ``/files`` pages give (plus ``pull_number``), and
+    one row per pull request with GitHub's own count of the connection (``github_total``; null on the others).
 
     Staged reviews and files keep one model whichever API fed them. GraphQL gives no file ``sha``, no
     ``previous_filename`` for renames and no ``patch``: those stay null on this path (documented in the README).
     """
-    prs = pl.DataFrame(pull_requests_of(body), schema=_PR_SCHEMA)
+    # A follow-up page answers one connection: the other is absent from it.
+    prs = pl.DataFrame(pull_requests_of(body), schema=_PR_SCHEMA).filter(pl.col(connection).is_not_null())
     nodes = prs.select(pl.col("number").alias("pull_number"), pl.col(connection).struct.field("nodes").alias("node")).explode("node")
-    nodes = nodes.filter(pl.col("node").is_not_null()).unnest("node")
+    rows = _rest_columns(nodes.filter(pl.col("node").is_not_null()).unnest("node"), connection)
+    totals = prs.select(pl.col("number").alias("pull_number"), pl.col(connection).struct.field("totalCount").alias("github_total"))
+    return pl.concat([rows, totals], how="diagonal_relaxed")
+
+
+def _rest_columns(nodes: pl.DataFrame, connection: str) -> pl.DataFrame:
     if connection == "reviews":
         bot = pl.col("author").struct.field("__typename") == "Bot"
         login = pl.col("author").struct.field("login")
@@ -263,12 +270,4 @@ def rest_shaped(body: bytes, connection: str) -> pl.DataFrame:
         "deletions",
         (pl.col("additions") + pl.col("deletions")).alias("changes"),
         pl.lit(None, dtype=pl.String).alias("previous_filename"),
-    )
-
-
-def totals_of(body: bytes) -> pl.DataFrame:
-    """GitHub's own counts per pull request in a batch page: ``number, reviews_total, files_total``."""
-    prs = pl.DataFrame(pull_requests_of(body), schema=_PR_SCHEMA)
-    return prs.select(
-        "number", pl.col("reviews").struct.field("totalCount").alias("reviews_total"), pl.col("files").struct.field("totalCount").alias("files_total")
     )

@@ -217,3 +217,27 @@ def test_a_refused_query_is_a_typed_error_not_partial_data() -> None:
         pr_details._errors_of(doc, "https://api.github.com/graphql")
     not_found = {"data": {"repository": {"pr0": None, "pr1": {"number": 2}}}, "errors": [{"type": "NOT_FOUND", "path": ["repository", "pr0"], "message": "gone"}]}
     assert pr_details._errors_of(not_found, "u") == ([0], False)
+
+
+def test_nodes_never_fetched_fail_the_completeness_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A client that stopped at the first 100 nodes: only GitHub's totalCount can tell the rest is missing.
+    monkeypatch.setattr(pr_details, "_follow_up", lambda *args: iter(()))
+    with Emulator(_config()) as emu, dg.instance_for_test() as instance:
+        big = emu.make_big_pull(REPO)
+        instance.add_dynamic_partitions(REPOS_PARTITION, [REPO])
+        result = dg.materialize(
+            ASSETS, instance=instance, resources=make_resources(emu.url, tmp_path, token=TOKEN), tags=range_tags(REPO, START, END), raise_on_error=False
+        )
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    for name, total in (("reviews_complete", 150), ("pr_files_complete", 250)):
+        check = checks[name]
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+        short = check.metadata["short_pull_requests"].value
+        assert any(f"PR #{big}: GitHub counts {total}, fetched 100" in line for line in short)
+        assert check.metadata["missing"].value >= total - 100
+
+
+def test_complete_checks_pass_when_every_node_is_fetched(both_paths: dict) -> None:
+    checks = {c.check_name: c for c in both_paths["gql"].get_asset_check_evaluations()}
+    for name in ("reviews_complete", "pr_files_complete"):
+        assert checks[name].passed and checks[name].metadata["missing"].value == 0 and checks[name].metadata["github_total"].value > 100
