@@ -348,9 +348,8 @@ def stage_partitions(
     connection = GRAPHQL_CONNECTION.get(entity.name)
     completeness = {"github_total": 0, "fetched": 0}
     short: list[str] = []
-    repo_of = [""]
 
-    def read_graphql(frames: PageFrames | None, part: date) -> list[PageRows]:
+    def read_graphql(frames: PageFrames | None, part: date, repo: str) -> list[PageRows]:
         """The rows of the part's GraphQL pages for the PRs it answers for, one PageRows per PR (as REST pages are).
 
         Also compares, per PR, the nodes read with GitHub's ``totalCount`` of the connection: only GitHub can
@@ -371,12 +370,11 @@ def stage_partitions(
             completeness["github_total"] += total
             completeness["fetched"] += min(fetched.get(number, 0), total)
             if fetched.get(number, 0) < total:
-                short.append(f"{repo_of[0]} {part} PR #{number}: GitHub counts {total}, fetched {fetched.get(number, 0)}")
+                short.append(f"{repo} {part} PR #{number}: GitHub counts {total}, fetched {fetched.get(number, 0)}")
         return out
 
     with parse_pool() as pool:
         for repo, parts in by_repo.items():
-            repo_of[0] = repo
             frames = PageFrames(store, entity.raw, repo, functools.partial(page_rows, schema=schema), pool, parts)
             graphql = (
                 PageFrames(store, pr_details.RAW_ENTITY, repo, lambda body, _where, c=connection: pr_details.graphql_page(body, c), pool, parts, optional=True)
@@ -385,7 +383,7 @@ def stage_partitions(
             )
             in_batches(
                 parts,
-                lambda part, frames=frames, graphql=graphql: read(frames, part) + read_graphql(graphql, part),
+                lambda part, frames=frames, graphql=graphql, repo=repo: read(frames, part) + read_graphql(graphql, part, repo),
                 lambda batch, frames, repo=repo: flush(repo, batch, frames),
             )
 
