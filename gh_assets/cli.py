@@ -138,13 +138,30 @@ class RunOutcome:
     error: str | None
 
 
-def _execute(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str], selection: list | None) -> tuple[bool, list[tuple[str, str, str]], str | None]:
-    """One in-process run of ``job_name``: success, its checks ``(asset, check, outcome)`` and the first error."""
+def _execute(
+    instance: dg.DagsterInstance, job_name: str, tags: dict[str, str], selection: list | None, *, conditional: bool = True
+) -> tuple[bool, list[tuple[str, str, str]], str | None]:
+    """One in-process run of ``job_name``: success, its checks ``(asset, check, outcome)`` and the first error.
+
+    ``conditional=False`` builds the run's GitHub resource with ``conditional_requests`` off (no stored ETag sent).
+    """
     from gh_assets.definitions import build_defs
+    from gh_assets.environment import CONDITIONAL_REQUESTS_ENV
     from gh_assets.run_monitoring import process_tags
 
     # Resources from the environment as it is now, not as it was when the definitions module was imported.
-    result = build_defs().resolve_job_def(job_name).execute_in_process(
+    previous = os.environ.get(CONDITIONAL_REQUESTS_ENV)
+    if not conditional:
+        os.environ[CONDITIONAL_REQUESTS_ENV] = "false"
+    try:
+        defs = build_defs()
+    finally:
+        if not conditional:
+            if previous is None:
+                os.environ.pop(CONDITIONAL_REQUESTS_ENV, None)
+            else:
+                os.environ[CONDITIONAL_REQUESTS_ENV] = previous
+    result = defs.resolve_job_def(job_name).execute_in_process(
         instance=instance,
         tags={**tags, "gh_assets/launched_by": "cli", **process_tags()},
         asset_selection=selection,
@@ -186,15 +203,24 @@ def outcome_of(result: dg.ExecuteInProcessResult) -> tuple[bool, list[tuple[str,
 
 
 def _run_range(
-    instance: dg.DagsterInstance, repo: str, start: date, end: date, entities: Sequence[str] | None = None, *, replay: bool = False
+    instance: dg.DagsterInstance,
+    repo: str,
+    start: date,
+    end: date,
+    entities: Sequence[str] | None = None,
+    *,
+    replay: bool = False,
+    conditional: bool = True,
 ) -> RunOutcome:
     """The runs that materialise ``entities`` of one repository over ``[start, end]``.
 
     One run of the daily job (a single sweep per entity over the range) and, for commits, one run of the
     commits job over the months the range touches. ``replay`` rebuilds staged tables and marts from the
-    stored raw pages without a request.
+    stored raw pages without a request (its completeness checks are skipped). ``conditional=False`` sends no
+    stored ETag: every page is fetched whole (``ingest --repair``).
     """
     from gh_assets.github.jobs import commits_job, daily_job, entity_selection
+    from gh_assets.marts.assets import REPLAY_TAG
     from gh_assets.github.partitions import month_range_tags, range_tags
 
     from gh_assets.github.jobs import ENTITY_CHOICES
@@ -207,7 +233,8 @@ def _run_range(
     if monthly:
         runs.append((commits_job.name, month_range_tags(repo, start, end), monthly))
     for job_name, tags, selection in runs:
-        ok, run_checks, run_error = _execute(instance, job_name, tags, selection)
+        tags = {**tags, REPLAY_TAG: "true"} if replay else tags
+        ok, run_checks, run_error = _execute(instance, job_name, tags, selection, conditional=conditional)
         checks += run_checks
         if not ok:
             success, error = False, error or run_error
@@ -378,6 +405,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 sources = expand(client, sources)
             print(f"orgs {', '.join(o.org for o in load_sources(args.config).github.orgs)} expanded to: {', '.join(sources.repo_names)}")
         instance = _instance(DEMO_DAGSTER_HOME)
+        began = datetime.now(tz=UTC)
         outcomes = []
         for repo in _ensure_partitions(instance, sources.repo_names):
             last = max(datetime.strptime(i["updated_at"], "%Y-%m-%dT%H:%M:%SZ") for i in emu.issues(repo)).date()
@@ -393,6 +421,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _run_publish(instance, outcomes)
         requests = Counter(endpoint_of(r.path) for r in emu.request_log)
     _print_summary(outcomes, data_dir)
+    _print_completeness(instance, began)
     print(f"\nAPI requests ({sum(requests.values())}) by endpoint:")
     for endpoint, n in sorted(requests.items()):
         print(f"  {endpoint:<38} {n}")
@@ -484,6 +513,8 @@ def _materialise_ranges(args: argparse.Namespace, *, replay: bool) -> int:
     load_sources()
     repos = _repos_of(args)
     start, end = args.start, args.end
+    if start is None or end is None:
+        raise CliError("--start and --end are required (or --repair, to re-run what the last completeness checks found missing)")
     if end < start:
         raise CliError(f"--end {end} is before --start {start}")
     instance = _instance(None if os.environ.get("DAGSTER_HOME") else DEMO_DAGSTER_HOME)
@@ -492,17 +523,58 @@ def _materialise_ranges(args: argparse.Namespace, *, replay: bool) -> int:
     if not replay:  # a replay makes no request: it runs the partitions as they are
         repos, not_found = _resolve_on_github(instance, repos)
     repos = _ensure_partitions(instance, repos)
+    began = datetime.now(tz=UTC)
     outcomes = [_run_range(instance, repo, start, end, args.entities, replay=replay) for repo in repos]
     _run_analytics(instance, outcomes)
     if outcomes:
         _print_summary(outcomes, data_dir())
+    if not replay:
+        _print_completeness(instance, began)
     failed = [o for o in outcomes if not o.success]
     if failed or not_found:
         raise CliError(" ".join([*(f"{verb} {m}" for m in not_found), *(f"{verb} {o.repo} {o.start}..{o.end} failed: {o.error}" for o in failed)]))
     return 0
 
 
+def _print_completeness(instance: dg.DagsterInstance, since: datetime) -> None:
+    """The completeness checks of the runs since ``since``: GitHub's count vs ours per repository and entity."""
+    from gh_assets.marts.completeness import latest_findings
+
+    findings = latest_findings(instance, since)
+    if findings:
+        print("\nCompleteness against GitHub's own counts (items in the window, newest versions):")
+        for finding in findings:
+            print(finding.line())
+
+
+def _repair(args: argparse.Namespace) -> int:
+    """Re-run, with stored ETags bypassed, every range the newest completeness check of a repository found missing."""
+    from gh_assets.environment import data_dir
+    from gh_assets.marts.completeness import latest_findings, repairs
+
+    instance = _instance(None if os.environ.get("DAGSTER_HOME") else DEMO_DAGSTER_HOME)
+    wanted = list(args.repo or []) or None
+    todo = repairs(latest_findings(instance), wanted)
+    if not todo:
+        print("nothing to repair: the newest completeness check of every repository found nothing missing")
+        return 0
+    began = datetime.now(tz=UTC)
+    outcomes = []
+    for repo, entity, first, last in todo:
+        print(f"repairing {repo} {entity} {first} .. {last} (pages fetched whole, stored ETags not sent) ...", flush=True)
+        outcomes.append(_run_range(instance, repo, first, last, [entity], conditional=False))
+    _run_analytics(instance, outcomes)
+    _print_summary(outcomes, data_dir())
+    _print_completeness(instance, began)
+    failed = [o for o in outcomes if not o.success]
+    if failed:
+        raise CliError(" ".join(f"Repairing {o.repo} {o.start}..{o.end} failed: {o.error}" for o in failed))
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    if args.repair:
+        return _repair(args)
     return _materialise_ranges(args, replay=False)
 
 
@@ -610,8 +682,15 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--repo", action="append", metavar="OWNER/NAME")
         if name == "ingest":
             command.add_argument("--org", action="append", metavar="ORG", help="every active, non-fork repository of the organisation")
-        command.add_argument("--start", type=_day, required=True, metavar="YYYY-MM-DD")
-        command.add_argument("--end", type=_day, required=True, metavar="YYYY-MM-DD")
+        command.add_argument("--start", type=_day, required=name == "replay", metavar="YYYY-MM-DD")
+        command.add_argument("--end", type=_day, required=name == "replay", metavar="YYYY-MM-DD")
+        if name == "ingest":
+            command.add_argument(
+                "--repair",
+                action="store_true",
+                help="re-run the ranges the newest completeness check of each repository (or of --repo) found missing, "
+                "fetching every page whole (no stored ETag sent)",
+            )
         command.add_argument(
             "--entities", type=_entities_of, default=list(ENTITY_CHOICES), metavar="LIST", help=f"comma-separated, default all: {','.join(ENTITY_CHOICES)}"
         )

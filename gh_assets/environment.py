@@ -10,6 +10,7 @@
 | GH_ASSETS_RAW_RETENTION_DAYS | unset (keep forever) | days of raw pages lake_retention_job keeps |
 | GH_ASSETS_CONFIG | ./sources.yaml | the sources config |
 | GH_ASSETS_MAX_RATE_LIMIT_WAIT | 3600 | seconds a run may wait for a spent rate limit to reset before it fails |
+| GH_ASSETS_CONDITIONAL_REQUESTS | true | false: stored ETags are not sent, every page is fetched whole (what ``ingest --repair`` sets) |
 | GH_ASSETS_POSTGRES_DSN | unset (no publish) | the PostgreSQL that ``publish/*`` copies marts to; dg.EnvVar, never logged |
 """
 
@@ -33,6 +34,7 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 LAKE_ROOT_ENV = "GH_ASSETS_LAKE_ROOT"
 RAW_RETENTION_ENV = "GH_ASSETS_RAW_RETENTION_DAYS"
 DUCKDB_MEMORY_ENV = "GH_ASSETS_DUCKDB_MEMORY_LIMIT"
+CONDITIONAL_REQUESTS_ENV = "GH_ASSETS_CONDITIONAL_REQUESTS"
 # What DuckDB may hold before it spills to disk (its own default is 80% of RAM). A mart rebuild of 10^6 issues
 # stays near 0.6 GB of resident memory with 512MB; more makes large rebuilds a little faster.
 DEFAULT_DUCKDB_MEMORY = "512MB"
@@ -73,6 +75,11 @@ def max_rate_limit_wait() -> float:
     return seconds
 
 
+def conditional_requests() -> bool:
+    """``$GH_ASSETS_CONDITIONAL_REQUESTS`` (default true): whether stored ETags are sent as If-None-Match."""
+    return os.environ.get(CONDITIONAL_REQUESTS_ENV, "true").strip().lower() not in ("false", "0", "no", "off")
+
+
 def duckdb_config() -> dict[str, str]:
     return {"memory_limit": os.environ.get(DUCKDB_MEMORY_ENV) or DEFAULT_DUCKDB_MEMORY}
 
@@ -93,6 +100,7 @@ def build_resources() -> dict[str, object]:
             token=_env_or("GITHUB_TOKEN", None),
             tokens=_env_or("GITHUB_TOKENS", None),
             max_rate_limit_wait_seconds=max_rate_limit_wait(),
+            conditional_requests=conditional_requests(),
         ),
         "lake": LakeResource(
             data_dir=_env_or(DATA_DIR_ENV, DEFAULT_DATA_DIR),

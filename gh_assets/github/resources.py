@@ -1,13 +1,14 @@
 """Dagster resources of the GitHub source: the API client settings and the sources config."""
 
 
-from typing import Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 import dagster as dg
 from pydantic import Field
 
 from gh_assets.config import SourcesConfig, load_sources
-from gh_assets.github.client import DEFAULT_API_URL, GitHubClient
+from gh_assets.github.client import DEFAULT_API_URL, GitHubClient, Response
 
 
 class GitHubResource(dg.ConfigurableResource):
@@ -29,8 +30,15 @@ class GitHubResource(dg.ConfigurableResource):
         default=4, ge=1, le=32, description="Pull requests whose reviews and files are fetched at the same time."
     )
 
+    conditional_requests: bool = Field(
+        default=True,
+        description="Send the ETags of stored pages as If-None-Match (a 304 costs no rate limit). False re-fetches every "
+        "page whole: what `gh-assets ingest --repair` uses (GH_ASSETS_CONDITIONAL_REQUESTS=false).",
+    )
+
     def client(self) -> GitHubClient:
-        return GitHubClient(
+        kind = GitHubClient if self.conditional_requests else UnconditionalClient
+        return kind(
             self.api_url,
             self.token,
             tokens=[t.strip() for t in (self.tokens or "").split(",") if t.strip()],
@@ -39,6 +47,13 @@ class GitHubResource(dg.ConfigurableResource):
             max_retry_seconds=self.max_retry_seconds,
             max_rate_limit_wait=self.max_rate_limit_wait_seconds,
         )
+
+
+class UnconditionalClient(GitHubClient):
+    """A client that never sends a stored ETag: every page comes back whole (200), none is reused from the lake."""
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, etag: str | None = None, shrinkable: bool = False) -> Response:
+        return super().get(path, params, shrinkable=shrinkable)
 
 
 class SourcesResource(dg.ConfigurableResource):

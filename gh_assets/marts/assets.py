@@ -7,6 +7,7 @@ rows with what ``sql/<table>_expected.sql`` computes from the staged files.
 
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -15,11 +16,18 @@ from dagster_duckdb import DuckDBResource
 
 from gh_assets.github.assets import FRESHNESS, ISSUES
 from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS
-from gh_assets.github.partitions import days_by_repo, months_by_repo, repo_day_partitions, repo_month_partitions
+from gh_assets.github import errors
+from gh_assets.github.completeness import SOURCES, Completeness, CountSource
+from gh_assets.github.completeness import check as completeness_check
+from gh_assets.github.partitions import day_bounds, days_by_repo, month_bounds, months_by_repo, repo_day_partitions, repo_month_partitions
+from gh_assets.github.resources import GitHubResource
 from gh_assets.marts.sql import run_sql, statements
 from gh_assets.resources import LakeResource
 
 MART_ISSUES = dg.AssetKey(["marts", "issues"])
+
+
+REPLAY_TAG = "gh_assets/replay"  # set on runs that rebuild from stored pages: they make no API request
 
 
 def build_mart_asset(
@@ -29,33 +37,38 @@ def build_mart_asset(
     by_repo: Callable[[list[str]], dict[str, list]],
     description: str,
 ) -> dg.AssetsDefinition:
-    """``marts.<table>`` from the staged entity of the same name (``staged/<table>/repo=...``)."""
+    """``marts.<table>`` from the staged entity of the same name (``staged/<table>/repo=...``).
+
+    Tables GitHub can count cheaply (issues, pull requests, commits) also get ``<table>_complete``: a
+    blocking check of the loaded repositories' rows in the run's window against GitHub's own count.
+    """
     key = dg.AssetKey(["marts", table])
     check = f"{table}_reconciled"
+    source = SOURCES.get(table)
+    complete = f"{table}_complete"
+    specs = [dg.AssetCheckSpec(check, asset=key, description=f"Each loaded repository's rows of marts.{table} = what the staged files call for.")]
+    if source is not None:
+        specs.append(
+            dg.AssetCheckSpec(
+                complete,
+                asset=key,
+                blocking=True,
+                description=f"Per loaded repository, the {source.label} in the run's window = GitHub's own count "
+                "(missing: ERROR, blocks downstream; extra: WARN). `gh-assets ingest --repair` re-sweeps the gaps.",
+            )
+        )
 
-    @dg.asset(
-        key=key,
-        deps=[staged],
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool="duckdb",
-        group_name="marts",
-        kinds={"duckdb", "sql"},
-        freshness_policy=FRESHNESS,
-        description=description,
-        check_specs=[
-            dg.AssetCheckSpec(check, asset=key, description=f"Each loaded repository's rows of marts.{table} = what the staged files call for.")
-        ],
-    )
-    def _mart(context: dg.AssetExecutionContext, lake: LakeResource, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def load(context: dg.AssetExecutionContext, lake: LakeResource, duckdb: DuckDBResource, github: GitHubResource | None) -> dg.MaterializeResult:
         store = lake.lake
         started = time.monotonic()
         loaded: dict[str, int] = {}
         mismatches: dict[str, str] = {}
+        results: list[dg.AssetCheckResult] = []
         Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)  # with an s3:// lake nothing else creates the data dir
+        by = by_repo(context.partition_keys)
         with duckdb.get_connection() as con, store.local_reads() as localise:
             run_sql(con, f"{table}_create")
-            for repo in by_repo(context.partition_keys):
+            for repo in by:
                 files = store.staged_files(table, repo)
                 if not files:
                     raise FileNotFoundError(f"no staged {table} for {repo} under {store.repo_dir('staged', table, repo)}")
@@ -70,6 +83,8 @@ def build_mart_asset(
                 if rows != expected:
                     mismatches[repo] = f"mart {rows} rows, staged calls for {expected}"
             (total,) = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()
+            if source is not None and dg.AssetCheckKey(key, complete) in context.selected_asset_check_keys:
+                results.append(_completeness(context, con, github, source, key, complete, by))
         return dg.MaterializeResult(
             metadata={
                 "rows_in_loaded_repos": sum(loaded.values()),
@@ -84,11 +99,99 @@ def build_mart_asset(
                     passed=not mismatches,
                     severity=dg.AssetCheckSeverity.ERROR,
                     metadata={"repositories": len(loaded), "mismatches": dg.MetadataValue.json(mismatches)},
-                )
+                ),
+                *results,
             ],
         )
 
-    return _mart
+    asset_args = dict(
+        key=key,
+        deps=[staged],
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="duckdb",
+        group_name="marts",
+        kinds={"duckdb", "sql"},
+        freshness_policy=FRESHNESS,
+        description=description,
+        check_specs=specs,
+    )
+    if source is None:
+
+        @dg.asset(**asset_args)
+        def _mart(context: dg.AssetExecutionContext, lake: LakeResource, duckdb: DuckDBResource) -> dg.MaterializeResult:
+            return load(context, lake, duckdb, None)
+
+        return _mart
+
+    @dg.asset(**asset_args)
+    def _counted_mart(context: dg.AssetExecutionContext, lake: LakeResource, duckdb: DuckDBResource, github: GitHubResource) -> dg.MaterializeResult:
+        return load(context, lake, duckdb, github)
+
+    return _counted_mart
+
+
+def _run_started(context: dg.AssetExecutionContext) -> datetime:
+    """When the run was created: GitHub's count stops there, so items updated while it ran count on neither side."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    created = getattr(record, "create_timestamp", None) if record else None
+    now = datetime.now(tz=UTC)
+    return min(created.astimezone(UTC), now) if isinstance(created, datetime) else now
+
+
+def _completeness(
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    github: GitHubResource | None,
+    source: CountSource,
+    key: dg.AssetKey,
+    name: str,
+    by: dict[str, list[date]],
+) -> dg.AssetCheckResult:
+    """``<table>_complete``: each repository's rows in the run's window against GitHub's count of them."""
+    if github is None or context.run.tags.get(REPLAY_TAG) == "true":
+        return dg.AssetCheckResult(
+            check_name=name, asset_key=key, passed=True, metadata={"skipped": "replay: rebuilt from stored pages, no API request"}
+        )
+    cutoff = _run_started(context)
+    bounds = day_bounds if source.unit == "day" else month_bounds
+    (statement,) = statements(f"completeness_{source.table}")
+    found: list[Completeness] = []
+    with github.client() as client:
+        for repo, units in by.items():
+            start, end = bounds(units)
+            end = min(end, cutoff)
+            if end <= start:
+                continue
+
+            def ours(lo: datetime, hi: datetime, repo: str = repo) -> int:
+                return con.execute(statement, {"repository": repo, "start": lo, "end": hi}).fetchone()[0]
+
+            try:
+                found.append(completeness_check(client, source, repo, start, end, ours))
+            except errors.GitHubError as exc:
+                raise dg.Failure(description=f"{name}: GitHub's count of {source.label} for {repo}: {type(exc).__name__}: {exc}") from None
+    for c in found:
+        (context.log.error if c.missing else context.log.warning if c.extra else context.log.info)(c.describe())
+    missing = [c for c in found if c.missing]
+    extra = [c for c in found if c.extra]
+    severity = dg.AssetCheckSeverity.ERROR if missing else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        check_name=name,
+        asset_key=key,
+        passed=not missing and not extra,
+        severity=severity,
+        description="; ".join(c.describe() for c in (missing or extra or found))[:2000] or None,
+        metadata={
+            "entity": source.table,
+            "github_count": sum(c.github_count for c in found),
+            "ours": sum(c.ours for c in found),
+            "missing": sum(c.missing for c in found),
+            "extra": sum(c.extra for c in found),
+            "github_requests": sum(c.requests for c in found),
+            "repositories": dg.MetadataValue.json({c.repo: c.as_metadata() for c in found}),
+        },
+    )
 
 
 def _load_repository(con: duckdb.DuckDBPyConnection, table: str, repo: str, glob: str | list[str]) -> bool:
