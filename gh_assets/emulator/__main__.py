@@ -28,7 +28,7 @@ def _bad_data(value: str) -> tuple[tuple[str, int], ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m gh_assets.emulator", description="Serve an emulated GitHub REST API.")
+    p = argparse.ArgumentParser(prog="python -m gh_assets.emulator", description="Serve an emulated GitHub REST and GraphQL API.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--seed", type=int, default=1)
@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--archived-repos", type=_csv, default=(), help="comma-separated owner/name list served as archived")
     p.add_argument("--fork-repos", type=_csv, default=(), help="comma-separated owner/name list served as forks")
+    p.add_argument("--graphql-rate-limit", type=int, default=5000, help="GraphQL points per token and window")
+    p.add_argument("--graphql-max-nodes", type=int, default=None, help="a GraphQL query above this many nodes gets a 502")
     p.add_argument("--warm", action="store_true", help="generate and serialize all data before listening")
     return p
 
@@ -101,6 +103,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         many_files_fraction=args.many_files_fraction,
         archived_repos=args.archived_repos,
         fork_repos=args.fork_repos,
+        graphql_rate_limit=args.graphql_rate_limit,
+        graphql_max_nodes=args.graphql_max_nodes,
     )
 
 

@@ -42,34 +42,40 @@ RATE_LIMIT_FIELDS = "rateLimit { cost remaining resetAt }"
 
 
 @functools.cache
-def batch_query(size: int) -> str:
-    """The query for ``size`` pull requests (numbers as variables ``$n0``..., so the text repeats per size)."""
-    numbers = ", ".join(f"$n{i}: Int!" for i in range(size))
-    aliases = "\n".join(f"    pr{i}: pullRequest(number: $n{i}) {{ ...details }}" for i in range(size))
-    connections = "\n".join(f"  {name}(first: 100) {{ {_CONNECTION.format(fields=fields)} }}" for name, fields in CONNECTIONS.items())
-    return (
-        f"query PullRequestDetails($owner: String!, $name: String!, {numbers}) {{\n"
-        f"  {RATE_LIMIT_FIELDS}\n"
-        f"  repository(owner: $owner, name: $name) {{\n{aliases}\n  }}\n}}\n"
-        f"fragment details on PullRequest {{\n  id number changedFiles\n{connections}\n}}\n"
-    )
+def details_query(prs: int, follow_ups: tuple[str, ...] = ()) -> str:
+    """One query: the first 100 reviews and files of ``prs`` pull requests (by number, ``$n0``...) and the next
+    100 nodes of each connection in ``follow_ups`` (a PR's ``reviews`` or ``files`` after a cursor, ``$id0``/``$a0``...).
+
+    Packing the pages past 100 nodes into the same queries as new pull requests keeps one query per 50 PRs
+    even where PRs have hundreds of files. Numbers, ids and cursors are variables, so the text repeats.
+    """
+    variables = [*(f"$n{i}: Int!" for i in range(prs)), *(f"$id{i}: ID!, $a{i}: String!" for i in range(len(follow_ups)))]
+    if prs:
+        variables = ["$owner: String!", "$name: String!", *variables]
+    lines = [f"query PullRequestDetails({', '.join(variables)}) {{", f"  {RATE_LIMIT_FIELDS}"]
+    if prs:
+        lines.append("  repository(owner: $owner, name: $name) {")
+        lines += [f"    pr{i}: pullRequest(number: $n{i}) {{ ...details }}" for i in range(prs)]
+        lines.append("  }")
+    for i, connection in enumerate(follow_ups):
+        page = _CONNECTION.format(fields=CONNECTIONS[connection])
+        lines.append(f"  f{i}: node(id: $id{i}) {{ ... on PullRequest {{ id number {connection}(first: 100, after: $a{i}) {{ {page} }} }} }}")
+    lines.append("}")
+    if prs:
+        connections = " ".join(f"{name}(first: 100) {{ {_CONNECTION.format(fields=fields)} }}" for name, fields in CONNECTIONS.items())
+        lines.append(f"fragment details on PullRequest {{ id number {connections} }}")
+    return "\n".join(lines) + "\n"
 
 
-@functools.cache
-def follow_up_query(connection: str) -> str:
-    """The next 100 nodes of one PR's ``reviews`` or ``files`` after a cursor."""
-    fields = CONNECTIONS[connection]
-    return (
-        f"query PullRequest{connection.title()}Page($id: ID!, $after: String!) {{\n"
-        f"  {RATE_LIMIT_FIELDS}\n"
-        f"  node(id: $id) {{ ... on PullRequest {{ id number {connection}(first: 100, after: $after) {{ {_CONNECTION.format(fields=fields)} }} }} }}\n"
-        f"}}\n"
-    )
-
-
-def all_queries() -> list[str]:
-    """Every query text this module can send (for validation against GitHub's schema)."""
-    return [batch_query(n) for n in range(1, MAX_BATCH + 1)] + [follow_up_query(c) for c in CONNECTIONS]
+def sample_queries() -> list[str]:
+    """Query texts of every shape this module sends (for validation against GitHub's schema)."""
+    kinds = tuple(CONNECTIONS)
+    return [details_query(n) for n in range(1, MAX_BATCH + 1)] + [
+        details_query(0, (kinds[0],)),
+        details_query(0, (kinds[1],)),
+        details_query(3, kinds * 2),
+        details_query(MAX_BATCH - 4, (kinds[1], kinds[0], kinds[1], kinds[1])),
+    ]
 
 
 _TIMEOUT_RE = re.compile(r"timeout|timed out|something went wrong while executing your query", re.IGNORECASE)
@@ -77,7 +83,7 @@ _TIMEOUT_RE = re.compile(r"timeout|timed out|something went wrong while executin
 
 @dataclass
 class DetailStats:
-    """What the GraphQL path did: queries, points, pull requests not found, batch sizes."""
+    """What the GraphQL path did: queries, points, pages past 100 nodes, pull requests not found, halvings."""
 
     queries: int = 0
     points: int = 0
@@ -90,7 +96,7 @@ class DetailStats:
         out: dict[str, Any] = {
             "graphql_queries": self.queries,
             "graphql_points": self.points,
-            "graphql_follow_up_queries": self.follow_ups,
+            "graphql_connection_pages_past_100": self.follow_ups,
             "graphql_batch_halvings": self.halvings,
             "pull_requests_not_found": len(self.not_found),
         }
@@ -99,22 +105,22 @@ class DetailStats:
         return out
 
 
-def _errors_of(doc: Any, url: str) -> tuple[list[int], bool]:
-    """``(PR numbers not found, cut off by a timeout?)``; raises on any other error (partial data is not complete)."""
+def _errors_of(doc: Any, url: str) -> tuple[list[str], bool]:
+    """``(aliases not found, cut off by a timeout?)``; raises on any other error (partial data is not complete)."""
     if not isinstance(doc, dict):
         raise errors.UnexpectedResponse(f"POST {url}: expected a GraphQL JSON object, got {type(doc).__name__}.", url=url)
     errs = doc.get("errors") or []
-    not_found: list[int] = []
+    not_found: list[str] = []
     timed_out = False
     other = []
     for err in errs if isinstance(errs, list) else [errs]:
         kind = err.get("type") if isinstance(err, dict) else None
         path = err.get("path") if isinstance(err, dict) else None
         message = str(err.get("message", "")) if isinstance(err, dict) else str(err)
-        if kind == "NOT_FOUND" and isinstance(path, list) and len(path) == 2 and str(path[1]).startswith("pr"):
-            not_found.append(int(str(path[1])[2:]))  # the alias index; mapped to its number by the caller
-        elif kind == "NOT_FOUND" and path == ["repository"]:
+        if kind == "NOT_FOUND" and path == ["repository"]:
             raise errors.NotFound(f"POST {url}: {message}", url=url, status=200)
+        if kind == "NOT_FOUND" and isinstance(path, list) and path and re.fullmatch(r"pr\d+|f\d+", str(path[-1])):
+            not_found.append(str(path[-1]))  # a pull request deleted since it was listed
         elif _TIMEOUT_RE.search(message):
             timed_out = True
         else:
@@ -126,6 +132,69 @@ def _errors_of(doc: Any, url: str) -> tuple[list[int], bool]:
     return not_found, timed_out
 
 
+@dataclass(frozen=True)
+class _Next:
+    """A connection of a pull request with more than the nodes read so far: where to go on."""
+
+    number: int
+    node_id: str
+    connection: str
+    cursor: str
+
+
+def _pending(pr: dict[str, Any]) -> list[_Next]:
+    out = []
+    for connection in CONNECTIONS:
+        info = (pr.get(connection) or {}).get("pageInfo") or {}
+        if info.get("hasNextPage"):
+            out.append(_Next(pr["number"], pr["id"], connection, info["endCursor"]))
+    return out
+
+
+def detail_pages(client: GitHubClient, repo: str, numbers: Sequence[int], stats: DetailStats, *, batch: int = MAX_BATCH) -> Iterator[SweepPage]:
+    """Every GraphQL page of the reviews and files of ``numbers``, ``batch`` pull requests or connection pages a query.
+
+    Each page's ``items`` are the pull-request objects it answers (with their ``number``); its ``extra`` holds the
+    query's variables and cost. Connections past 100 nodes are continued from their ``endCursor`` in the next
+    queries, beside new pull requests, until GitHub says there is no next page. A 502/504 or a timeout error
+    halves the batch (down to 1); it grows back after a few good queries.
+    """
+    owner, name = repo.split("/", 1)
+    size, good = min(batch, MAX_BATCH), 0
+    todo, pending = list(numbers), []  # pull requests not asked yet; connection pages still to read
+    while todo or pending:
+        follow = pending[:size]
+        new = todo[: size - len(follow)]
+        variables: dict[str, Any] = {"owner": owner, "name": name} if new else {}
+        variables |= {f"n{k}": n for k, n in enumerate(new)}
+        for k, step in enumerate(follow):
+            variables |= {f"id{k}": step.node_id, f"a{k}": step.cursor}
+        try:
+            response = client.graphql(details_query(len(new), tuple(s.connection for s in follow)), variables, shrinkable=size > 1)
+            missing, timed_out = _errors_of(response.data, response.url)
+        except errors.PageTooLarge:
+            missing, timed_out = [], True
+        if timed_out:
+            if size == 1:
+                raise errors.ServerError(f"POST /graphql: the details of one pull request of {repo} time out even alone ({variables}).", status=502)
+            size, good = max(size // 2, 1), 0
+            stats.halvings += 1
+            continue
+        doc = response.data
+        _record_cost(stats, doc)
+        data = doc["data"]
+        stats.not_found.extend(new[int(a[2:])] if a.startswith("pr") else follow[int(a[1:])].number for a in missing)
+        stats.follow_ups += len(follow)
+        prs = [pr for pr in (data.get("repository") or {}).values() if isinstance(pr, dict)]
+        prs += [data[f"f{k}"] for k in range(len(follow)) if isinstance(data.get(f"f{k}"), dict)]
+        key = "numbers=" + ",".join(map(str, new)) + "&after=" + ",".join(f"{s.number}:{s.connection}:{s.cursor}" for s in follow)
+        yield SweepPage(key=f"graphql:PullRequestDetails?{key}", response=response, items=prs, reused=False, extra=_extra(doc, variables))
+        todo, pending = todo[len(new) :], pending[len(follow) :] + [step for pr in prs for step in _pending(pr)]
+        good += 1
+        if size < batch and good >= RESTORE_AFTER:
+            size, good = min(size * 2, batch), 0
+
+
 def _record_cost(stats: DetailStats, doc: dict[str, Any]) -> None:
     rate = (doc.get("data") or {}).get("rateLimit") or {}
     stats.queries += 1
@@ -134,68 +203,9 @@ def _record_cost(stats: DetailStats, doc: dict[str, Any]) -> None:
         stats.rate_limit_remaining = rate["remaining"]
 
 
-def _page(kind: str, key_params: str, response: Any, items: list[dict[str, Any]], variables: dict[str, Any]) -> SweepPage:
-    cost = ((response.data.get("data") or {}).get("rateLimit") or {}).get("cost")
-    return SweepPage(key=f"graphql:{kind}?{key_params}", response=response, items=items, reused=False, extra={"variables": variables, "graphql_cost": cost})
-
-
-def detail_pages(client: GitHubClient, repo: str, numbers: Sequence[int], stats: DetailStats, *, batch: int = MAX_BATCH) -> Iterator[SweepPage]:
-    """Every GraphQL page of the reviews and files of ``numbers``: batches, then follow-ups of long connections.
-
-    Each page's ``items`` are the pull-request objects it answers (with their ``number``); ``extra`` holds the
-    query's variables. A 502/504 or a timeout error halves the batch (down to 1); it grows back after a few
-    good batches.
-    """
-    owner, name = repo.split("/", 1)
-    size, good, i = min(batch, MAX_BATCH), 0, 0
-    todo = list(numbers)
-    while i < len(todo):
-        chunk = todo[i : i + size]
-        variables: dict[str, Any] = {"owner": owner, "name": name, **{f"n{k}": n for k, n in enumerate(chunk)}}
-        try:
-            response = client.graphql(batch_query(len(chunk)), variables, shrinkable=size > 1)
-            missing, timed_out = _errors_of(response.data, response.url)
-        except errors.PageTooLarge:
-            missing, timed_out = [], True
-        if timed_out:
-            if size == 1:
-                raise errors.ServerError(f"POST /graphql: the details of pull request {chunk[0]} of {repo} time out even alone.", status=502)
-            size, good = max(size // 2, 1), 0
-            stats.halvings += 1
-            continue
-        doc = response.data
-        _record_cost(stats, doc)
-        stats.not_found.extend(chunk[k] for k in missing)
-        prs = [pr for pr in (doc["data"].get("repository") or {}).values() if isinstance(pr, dict)]
-        yield _page("PullRequestDetails", "numbers=" + ",".join(map(str, chunk)), response, prs, variables)
-        for pr in prs:
-            for connection in CONNECTIONS:
-                yield from _follow_up(client, pr, connection, stats)
-        i += len(chunk)
-        good += 1
-        if size < batch and good >= RESTORE_AFTER:
-            size, good = min(size * 2, batch), 0
-
-
-def _follow_up(client: GitHubClient, pr: dict[str, Any], connection: str, stats: DetailStats) -> Iterator[SweepPage]:
-    """The pages after the first 100 nodes of one PR's connection, by cursor until ``hasNextPage`` is false."""
-    info = (pr.get(connection) or {}).get("pageInfo") or {}
-    while info.get("hasNextPage"):
-        variables = {"id": pr["id"], "after": info["endCursor"]}
-        response = client.graphql(follow_up_query(connection), variables)
-        missing, timed_out = _errors_of(response.data, response.url)
-        node = (response.data.get("data") or {}).get("node")
-        if missing or timed_out or not isinstance(node, dict):
-            raise errors.GraphQLQueryError(
-                f"POST {response.url}: the {connection} of pull request {pr.get('number')} after cursor {info['endCursor']!r} could not be read "
-                "completely; rerun the partition.",
-                url=response.url,
-                status=response.status,
-            )
-        _record_cost(stats, response.data)
-        stats.follow_ups += 1
-        yield _page(f"PullRequest{connection.title()}Page", f"number={node.get('number')}&after={info['endCursor']}", response, [node], variables)
-        info = (node.get(connection) or {}).get("pageInfo") or {}
+def _extra(doc: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+    """What the raw manifest keeps of a GraphQL page besides its body: the variables and the query's cost."""
+    return {"variables": variables, "graphql_cost": ((doc.get("data") or {}).get("rateLimit") or {}).get("cost")}
 
 
 # ---------------------------------------------------------------------------------------------- staging
@@ -223,11 +233,10 @@ CHANGE_TYPES = {"ADDED": "added", "CHANGED": "changed", "COPIED": "copied", "DEL
 
 
 def pull_requests_of(body: bytes) -> list[dict[str, Any]]:
-    """The pull-request objects of one stored GraphQL page (a batch's aliases, or a follow-up's node)."""
+    """The pull-request objects of one stored GraphQL page: the batch's aliases, then the connection pages' nodes."""
     data = orjson.loads(body).get("data") or {}
-    if "node" in data:
-        return [data["node"]] if isinstance(data["node"], dict) else []
-    return [pr for pr in (data.get("repository") or {}).values() if isinstance(pr, dict)]
+    prs = [pr for pr in (data.get("repository") or {}).values() if isinstance(pr, dict)]
+    return prs + [v for k, v in data.items() if re.fullmatch(r"f\d+", k) and isinstance(v, dict)]
 
 
 def graphql_page(body: bytes, connection: str) -> pl.DataFrame:
@@ -237,7 +246,7 @@ def graphql_page(body: bytes, connection: str) -> pl.DataFrame:
     Staged reviews and files keep one model whichever API fed them. GraphQL gives no file ``sha``, no
     ``previous_filename`` for renames and no ``patch``: those stay null on this path (documented in the README).
     """
-    # A follow-up page answers one connection: the other is absent from it.
+    # A connection page (an ``fN`` alias) answers one connection of its PR: the other is absent from it.
     prs = pl.DataFrame(pull_requests_of(body), schema=_PR_SCHEMA).filter(pl.col(connection).is_not_null())
     nodes = prs.select(pl.col("number").alias("pull_number"), pl.col(connection).struct.field("nodes").alias("node")).explode("node")
     rows = _rest_columns(nodes.filter(pl.col("node").is_not_null()).unnest("node"), connection)
