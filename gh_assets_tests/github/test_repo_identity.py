@@ -95,3 +95,17 @@ def test_config_and_sync_compare_names_case_insensitively(tmp_path: Path) -> Non
     deletes = [r for r in result.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)]
     assert adds == [["b/two"]] and not deletes  # the existing partition in another spelling stays
     assert repo_slug("Emu-Org/Hello-World") == repo_slug("emu-org/hello-world") == "emu-org__hello-world"
+
+
+def test_the_config_sensor_adds_new_repositories_in_githubs_spelling(emu: Emulator, tmp_path: Path) -> None:
+    from gh_assets.github.resources import GitHubResource, SourcesResource
+    from gh_assets.github.sensors import github_repos_sensor
+
+    config = tmp_path / "sources.yaml"
+    config.write_text("github:\n  start: 2025-01-01\n  repos: [EMU-ORG/HELLO-WORLD, emu-org/missing]\n")
+    resources = {"sources": SourcesResource(path=str(config)), "github": GitHubResource(api_url=emu.url)}
+    with dg.instance_for_test() as instance:
+        result = github_repos_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    adds = [list(r.partition_keys) for r in result.dynamic_partitions_requests if isinstance(r, dg.AddDynamicPartitionsRequest)]
+    assert adds == [[CANONICAL, "emu-org/missing"]]  # a configured repository answering 404 is still added
+    assert all(r.tags["dagster/asset_partition_range_end"].endswith(f"|{CANONICAL}") for r in result.run_requests[:2])
