@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from gh_assets.emulator import EmulatorConfig
 
 DEMO_DAGSTER_HOME = ".dagster_home"
+DEMO_TOKEN = "gh-assets-demo-token"  # accepted by the bundled emulator only
 
 
 class CliError(Exception):
@@ -339,7 +340,7 @@ def _print_summary(outcomes: list[RunOutcome], data_dir: Path) -> None:
         files = lake.parquet_files(layer, table)
         return pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
 
-    for raw in ("issues", "pulls", "reviews", "pr_files", "issue_comments", "commits"):
+    for raw in ("issues", "pulls", "reviews", "pr_files", "pr_details", "issue_comments", "commits"):
         print(f"  {f'lake  raw/{raw} (pages)':<38} {lake.raw_page_count(raw)}")
     for table in ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits"):
         print(f"  {f'lake  staged/{table}':<38} {count('staged', table)}")
@@ -392,8 +393,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     sources = load_sources(args.config)
     data_dir = configured_data_dir()
-    # The demo never talks to GitHub: drop a real token so it cannot reach the emulator either.
-    os.environ.pop("GITHUB_TOKEN", None)
+    # The demo never talks to GitHub: a real token is replaced by the emulator's demo token (never sent to GitHub),
+    # which lets the pull-request details come from GraphQL as they do with a token on GitHub.
+    os.environ.pop("GITHUB_TOKENS", None)
+    os.environ["GITHUB_TOKEN"] = DEMO_TOKEN
     emulator_config = demo_emulator_config(sources, seed=args.seed, issues=args.issues, start=args.start, days=args.days)
     with Emulator(emulator_config) as emu:
         os.environ["GITHUB_API_URL"] = emu.url
@@ -420,11 +423,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _run_features(instance, outcomes)
         _run_publish(instance, outcomes)
         requests = Counter(endpoint_of(r.path) for r in emu.request_log)
+        points = sum(r.cost for r in emu.request_log if r.resource == "graphql")
     _print_summary(outcomes, data_dir)
     _print_completeness(instance, began)
     print(f"\nAPI requests ({sum(requests.values())}) by endpoint:")
     for endpoint, n in sorted(requests.items()):
-        print(f"  {endpoint:<38} {n}")
+        print(f"  {endpoint:<38} {n}" + (f"   ({points} GraphQL points)" if endpoint == "graphql" else ""))
     return 0 if all(o.success for o in outcomes) else 1
 
 
@@ -449,7 +453,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         from gh_assets.emulator import Emulator
 
         sources = load_sources(args.config)
-        env.pop("GITHUB_TOKEN", None)
+        env.pop("GITHUB_TOKENS", None)
+        env["GITHUB_TOKEN"] = DEMO_TOKEN  # the emulator's, as in the demo: never a real token sent to it
         emulator = Emulator(demo_emulator_config(sources))
         emulator.start()
         env["GITHUB_API_URL"] = emulator.url
