@@ -170,6 +170,7 @@ def _completeness(
     bounds = day_bounds if source.unit == "day" else month_bounds
     (statement,) = statements(f"completeness_{source.table}")
     found: list[Completeness] = []
+    unchecked: dict[str, str] = {}  # GitHub did not answer: not a proven loss, so a warning, not an error
     with github.client() as client:
         for repo, units in by.items():
             start, end = bounds(units)
@@ -183,7 +184,8 @@ def _completeness(
             try:
                 found.append(completeness_check(client, source, repo, start, end, ours))
             except errors.GitHubError as exc:
-                raise dg.Failure(description=f"{name}: GitHub's count of {source.label} for {repo}: {type(exc).__name__}: {exc}") from None
+                unchecked[repo] = f"{type(exc).__name__}: {exc}"
+                context.log.warning(f"{name}: GitHub's count of {source.label} for {repo} failed ({unchecked[repo]}); not checked")
     for c in found:
         (context.log.error if c.missing else context.log.warning if c.extra else context.log.info)(c.describe())
     missing = [c for c in found if c.missing]
@@ -192,9 +194,9 @@ def _completeness(
     return dg.AssetCheckResult(
         check_name=name,
         asset_key=key,
-        passed=not missing and not extra,
+        passed=not missing and not extra and not unchecked,
         severity=severity,
-        description="; ".join(c.describe() for c in (missing or extra or found))[:2000] or None,
+        description="; ".join([*(c.describe() for c in (missing or extra or found)), *(f"{r}: not checked ({m})" for r, m in unchecked.items())])[:2000] or None,
         metadata={
             "entity": source.table,
             "github_count": sum(c.github_count for c in found),
@@ -203,6 +205,7 @@ def _completeness(
             "extra": sum(c.extra for c in found),
             "github_requests": sum(c.requests for c in found),
             "repositories": dg.MetadataValue.json({c.repo: c.as_metadata() for c in found}),
+            "unchecked": dg.MetadataValue.json(unchecked),
         },
     )
 
