@@ -134,11 +134,57 @@ def worker_orjson(data_dir: Path) -> dict[str, Any]:
     return {"records": records, "seconds": time.perf_counter() - began, "rss_mb": _rss_mb()}
 
 
+def worker_details(url: str, repo: str, data_dir: Path, token: str) -> dict[str, Any]:
+    """Pull requests with their reviews and files, listed and staged: GraphQL with ``token``, REST without."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    import dagster as dg
+
+    from gh_assets.github.entity_assets import pr_files, raw_pull_detail_pages, raw_pull_pages, reviews
+    from gh_assets.github.partitions import REPOS_PARTITION, range_tags
+    from gh_assets.github.resources import GitHubResource, SourcesResource
+    from gh_assets.resources import LakeResource
+
+    resources = {
+        "github": GitHubResource(api_url=url, token=token or None),
+        "lake": LakeResource(data_dir=str(data_dir)),
+        "sources": SourcesResource(path=str(ROOT / "sources.yaml")),
+    }
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(REPOS_PARTITION, [repo])
+        began = time.perf_counter()
+        result = dg.materialize([raw_pull_pages, raw_pull_detail_pages, reviews, pr_files], instance=instance, resources=resources, tags=range_tags(repo, START, END), run_config=quiet)
+        seconds = time.perf_counter() - began
+    if not result.success:
+        raise SystemExit("materialisation of the pull-request details failed")
+    meta = {}
+    for event in result.get_asset_materialization_events():
+        key = event.asset_key.to_user_string()
+        meta.setdefault(key, {k: v.value for k, v in event.materialization.metadata.items()})
+    details = meta["github/raw_pr_detail_pages"]
+    return {
+        "api": details["detail_api"],
+        "pull_requests": details["pull_requests"],
+        # the detail step's own client: reviews and files only (the /pulls listing is another step)
+        "requests": details["requests"],
+        "points": details.get("graphql_points", 0),
+        "reviews": meta["github/reviews"]["rows"],
+        "files": meta["github/pr_files"]["rows"],
+        "seconds": seconds,
+        "detail_seconds": details["duration_seconds"],
+        "rss_mb": _rss_mb(),
+    }
+
+
 # --- harness -------------------------------------------------------------------------------------------------
 @contextmanager
-def emulator(issues: int, repos: list[str]) -> Iterator[str]:
+def emulator(issues: int, repos: list[str], *extra: str) -> Iterator[str]:
     command = [sys.executable, "-m", "gh_assets.emulator", "--port", "0", "--seed", "1", "--repo-names", ",".join(repos),
-               "--issues", str(issues), "--days", "365", "--rate-limit", "1000000000", "--warm"]
+               "--issues", str(issues), "--days", "365", "--rate-limit", "1000000000", "--warm", *extra]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
@@ -250,10 +296,37 @@ def measure_sensor(repos: int) -> dict[str, Any]:
             "charged": sum(r.charged for r in log), "run_requests": len(second.run_requests or []), "cursor_bytes": len(_json.dumps(second.cursor))}
 
 
+def measure_details(issues: int, scratch: Path) -> dict[str, Any]:
+    """Reviews and files of one repository's pull requests by REST (no token) and by GraphQL (a token)."""
+    repo = "bench/prs"
+    with emulator(issues, [repo], "--graphql-rate-limit", "1000000") as url:
+        rest = run_worker("details", url, repo, str(scratch / f"details-rest-{issues}"), "")
+        graphql = run_worker("details", url, repo, str(scratch / f"details-graphql-{issues}"), "bench-token")
+    if (rest["reviews"], rest["files"]) != (graphql["reviews"], graphql["files"]):
+        raise SystemExit(f"the two paths staged different rows: REST {rest}, GraphQL {graphql}")
+    return {"issues": issues, "rest": rest, "graphql": graphql}
+
+
 def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("dagster", "polars", "pandera", "duckdb", "httpx", "orjson"))
     return f"{os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, {platform.machine()}; {versions}"
+
+
+def details_report(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| pull requests | reviews + files staged | REST requests / 1,000 PRs | GraphQL requests / 1,000 PRs | GraphQL points / 1,000 PRs "
+        "| detail step s, REST | detail step s, GraphQL | whole run s, REST | whole run s, GraphQL |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        rest, graphql = row["rest"], row["graphql"]
+        per = lambda r, k: 1000 * r[k] / max(r["pull_requests"], 1)  # noqa: E731
+        lines.append(
+            f"| {graphql['pull_requests']:,} | {graphql['reviews'] + graphql['files']:,} | {per(rest, 'requests'):,.0f} | {per(graphql, 'requests'):,.1f} "
+            f"| {per(graphql, 'points'):,.1f} | {rest['detail_seconds']:.1f} | {graphql['detail_seconds']:.1f} | {rest['seconds']:.1f} | {graphql['seconds']:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def report(sizes: list[dict[str, Any]], backfill: dict[str, Any] | None, sensor: dict[str, Any] | None = None) -> str:
@@ -290,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         kind, *rest = argv[1:]
         if kind == "bare":
             result = worker_bare(rest[0], rest[1:])
+        elif kind == "details":
+            result = worker_details(rest[0], rest[1], Path(rest[2]), rest[3])
         elif kind in ("e2e", "replay"):
             result = _materialize(rest[0], rest[1].split(","), Path(rest[2]), "all" if kind == "e2e" else "replay")
         else:
@@ -303,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--backfill-issues", type=int, default=2000, help="issues per repo in the 3-repo backfill (0 to skip)")
     parser.add_argument("--sensor-repos", type=int, default=100, help="repositories polled by the change-sensor tick (0 to skip)")
+    parser.add_argument(
+        "--details-issues", default="2000,34000", help="issues of the repository whose PR details are fetched both ways (~30%% are PRs; empty to skip)"
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s] + ([1_000_000] if args.huge else [])
@@ -313,11 +391,17 @@ def main(argv: list[str] | None = None) -> int:
             runs = args.runs if n <= 10_000 else max(1, args.runs // 2)
             print(f"measuring {n:,} issues ({runs} runs) ...", file=sys.stderr, flush=True)
             results.append(measure_size(n, runs, not args.skip_dlt, scratch))
+        details = []
+        for n in [int(x) for x in args.details_issues.split(",") if x]:
+            print(f"measuring pull-request details of {n:,} issues, REST and GraphQL ...", file=sys.stderr, flush=True)
+            details.append(measure_details(n, scratch))
         backfill = measure_backfill(args.backfill_issues, scratch) if args.backfill_issues else None
         sensor = measure_sensor(args.sensor_repos) if args.sensor_repos else None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     table = report(results, backfill, sensor)
+    if details:
+        table += "\n\nPull-request reviews and files, REST (two requests per PR) vs GraphQL (50 PRs per query):\n\n" + details_report(details)
     print(table)
     Path(args.out).write_text(
         "# Benchmarks\n\n`make bench` (`python -m benchmarks.run`). Machine: " + machine() + ".\n\n" + table + "\n\n"
