@@ -283,21 +283,33 @@ def _run_features(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> N
     outcomes.append(RunOutcome("(feature tables)", min(o.start for o in outcomes), max(o.end for o in outcomes), ok, checks, error))
 
 
-def _run_publish(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> None:
-    """With ``$GH_ASSETS_POSTGRES_DSN`` set, publish commits, pull requests and issues of every loaded repository."""
+def _run_publish(instance: dg.DagsterInstance, outcomes: list[RunOutcome], entities: Sequence[str] | None = None) -> None:
+    """With ``$GH_ASSETS_POSTGRES_DSN`` set, publish commits, pull requests and issues of every loaded repository.
+
+    ``entities`` (ingest's ``--entities``) limits it to the marts those runs loaded.
+    """
     from gh_assets.github.partitions import month_range_tags, range_tags
     from gh_assets.publish.assets import publish_assets, publish_commits, publish_issues, publish_pull_requests
 
     if not publish_assets():
         return
+    wanted = set(entities or ("commits", "pulls", "issues"))
+    monthly_assets = [publish_commits] if "commits" in wanted else []
+    daily_assets = [a for e, a in (("pulls", publish_pull_requests), ("issues", publish_issues)) if e in wanted]
     for o in [o for o in outcomes if o.success and "/" in o.repo]:
         print(f"publishing {o.repo} to PostgreSQL ...", flush=True)
         started = time.monotonic()
-        monthly = materialise_in_process(instance, [publish_commits], month_range_tags(o.repo, o.start, o.end))
-        daily = materialise_in_process(instance, [publish_pull_requests, publish_issues], range_tags(o.repo, o.start, o.end))
-        ok = monthly[0] and daily[0]
-        error = monthly[2] or daily[2]
-        outcomes.append(RunOutcome(f"(publish {o.repo}, {time.monotonic() - started:.1f} s)", o.start, o.end, ok, monthly[1] + daily[1], error))
+        runs = []
+        if monthly_assets:
+            runs.append(materialise_in_process(instance, monthly_assets, month_range_tags(o.repo, o.start, o.end)))
+        if daily_assets:
+            runs.append(materialise_in_process(instance, daily_assets, range_tags(o.repo, o.start, o.end)))
+        if not runs:
+            continue
+        ok = all(r[0] for r in runs)
+        error = next((r[2] for r in runs if r[2]), None)
+        checks = [c for r in runs for c in r[1]]
+        outcomes.append(RunOutcome(f"(publish {o.repo}, {time.monotonic() - started:.1f} s)", o.start, o.end, ok, checks, error))
 
 
 def _run_tables(instance: dg.DagsterInstance, outcomes: list[RunOutcome]) -> None:
@@ -531,6 +543,8 @@ def _materialise_ranges(args: argparse.Namespace, *, replay: bool) -> int:
     began = datetime.now(tz=UTC)
     outcomes = [_run_range(instance, repo, start, end, args.entities, replay=replay) for repo in repos]
     _run_analytics(instance, outcomes)
+    if not replay and not args.no_publish:  # with $GH_ASSETS_POSTGRES_DSN set; the marts' failed runs are not published
+        _run_publish(instance, outcomes, args.entities)
     if outcomes:
         _print_summary(outcomes, data_dir())
     if not replay:
@@ -695,6 +709,11 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="re-run the ranges the newest completeness check of each repository (or of --repo) found missing, "
                 "fetching every page whole (no stored ETag sent)",
+            )
+            command.add_argument(
+                "--no-publish",
+                action="store_true",
+                help="do not publish the loaded marts to PostgreSQL (publishing happens only when GH_ASSETS_POSTGRES_DSN is set)",
             )
         command.add_argument(
             "--entities", type=_entities_of, default=list(ENTITY_CHOICES), metavar="LIST", help=f"comma-separated, default all: {','.join(ENTITY_CHOICES)}"

@@ -7,7 +7,7 @@ import dagster as dg
 from gh_assets.environment import build_resources
 from gh_assets.github.assets import issues, raw_issue_pages
 from gh_assets.github.entity_assets import RAW_ASSETS, STAGED_ASSETS
-from gh_assets.github.jobs import analytics_job, commits_job, daily_job, issues_job
+from gh_assets.github.jobs import analytics_job, issues_job
 from gh_assets.github.schedules import github_catch_up_schedule
 from gh_assets.github.sensors import github_commit_changes_sensor, github_issue_changes_sensor, github_repos_sensor
 from gh_assets.marts.analytics import analytics_automation_sensor, analytics_marts
@@ -22,12 +22,25 @@ def build_defs() -> dg.Definitions:
     from gh_assets.features.assets import FEATURE_ASSETS, features_automation_sensor
 
     from gh_assets.publish.assets import publish_assets  # publish/* only when $GH_ASSETS_POSTGRES_DSN is set
+    from gh_assets.publish.jobs import publishing_jobs
+    from gh_assets.publish.sensors import publish_sensors
+
+    publish = bool(publish_assets())
+    # The same job names, with the publish assets of their partitioning added when publishing is on.
+    daily, commits = publishing_jobs(publish)
 
     return dg.Definitions(
         assets=[raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts, *table_assets(), *FEATURE_ASSETS, *publish_assets()],
-        jobs=[issues_job, daily_job, commits_job, analytics_job, lake_retention_job],
-        sensors=[github_repos_sensor, github_issue_changes_sensor, github_commit_changes_sensor, analytics_automation_sensor, features_automation_sensor],
-        schedules=[github_catch_up_schedule, lake_retention_schedule],
+        jobs=[issues_job, daily, commits, analytics_job, lake_retention_job],
+        sensors=[
+            github_repos_sensor.with_updated_jobs([daily, commits]),
+            github_issue_changes_sensor.with_updated_jobs([daily]),
+            github_commit_changes_sensor.with_updated_jobs([commits]),
+            analytics_automation_sensor,
+            features_automation_sensor,
+            *publish_sensors(publish),
+        ],
+        schedules=[github_catch_up_schedule.with_updated_job(daily), lake_retention_schedule],
         resources=build_resources(),
         # Steps run in the run's own process: a subprocess per step costs seconds of start-up each, and the
         # pools serialise API and DuckDB steps anyway.

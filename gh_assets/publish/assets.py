@@ -33,6 +33,14 @@ COMMITS = PublishedTable("commits", key=("repository", "sha"))
 PULL_REQUESTS = PublishedTable("pull_requests", key=("repository", "number"))
 ISSUES = PublishedTable("issues", key=("repository", "id"))
 
+# A partition is published after its mart partition updates, from whichever run loaded it (a backfill of past
+# days too: no latest-time-window limit) and only once the mart's blocking checks passed (a mart that lost
+# records against GitHub is not published). The publish_automation_sensor evaluates it.
+AUTOMATION = (
+    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+).with_label("eager_after_passing_marts")
+
 
 def build_publish_asset(
     table: PublishedTable,
@@ -48,6 +56,7 @@ def build_publish_asset(
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="postgres",
+        automation_condition=AUTOMATION,
         group_name="publish",
         kinds={"postgres", "duckdb"},
         description=f"The rows of DuckDB marts.{table.name} of each partition, in PostgreSQL marts.{table.name} (same grain and key).",
