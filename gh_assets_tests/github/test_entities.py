@@ -158,11 +158,12 @@ def test_bad_rows_are_quarantined_with_the_reason_and_accounted_for() -> None:
     files = [
         {"filename": "src/a.py", "status": "modified", "additions": 1, "deletions": 2, "changes": 3},
         {"filename": "b.md", "status": "modified", "additions": 1, "deletions": 2, "changes": 4},
-        {"filename": "c.py", "status": "renamed", "additions": 0, "deletions": 0, "changes": 0},
+        {"filename": "c.py", "status": "renamed", "additions": 0, "deletions": 0, "changes": 0, "sha": "9" * 40},  # REST: no previous name
+        {"filename": "e.py", "status": "renamed", "additions": 0, "deletions": 0, "changes": 0},  # GraphQL gives neither
         {"filename": "d.py", "status": "exploded", "additions": 0, "deletions": 0, "changes": 0},
     ]
     result = _stage(PR_FILES, files, day)
-    assert result.staged.select("pull_number", "filename", "extension", "top_directory").rows() == [(7, "src/a.py", "py", "src")]
+    assert result.staged.select("pull_number", "filename", "extension", "top_directory").rows() == [(7, "e.py", "py", "(root)"), (7, "src/a.py", "py", "src")]
     assert sorted(result.quarantined["quarantine_reason"].to_list()) == [
         "changes_add_up",
         "renamed_has_previous",
