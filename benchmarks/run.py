@@ -93,7 +93,7 @@ def _materialize(url: str, repos: list[str], data_dir: Path, assets: str) -> dic
             runs += 1
             if not result.success:
                 raise SystemExit(f"materialisation of {repo} failed")
-            # a range run reports its metadata on every partition it materialises: read one per asset
+            # a range run reports each partition's own figures and the run's totals (run_total_*) on every one: read one per asset
             seen: set[str] = set()
             for event in result.get_asset_materialization_events():
                 key = event.asset_key.to_user_string()
@@ -101,12 +101,12 @@ def _materialize(url: str, repos: list[str], data_dir: Path, assets: str) -> dic
                     continue
                 seen.add(key)
                 meta = event.materialization.metadata
-                if "requests" in meta:
-                    requests += meta["requests"].value
-                    not_modified += meta["not_modified"].value
-                    listed += meta["records_listed"].value
-                if "raw_records" in meta:
-                    raw_records += meta["raw_records"].value
+                if "run_total_requests" in meta:
+                    requests += meta["run_total_requests"].value
+                    not_modified += meta["run_total_not_modified"].value
+                    listed += meta["run_total_records_listed"].value
+                if "run_total_raw_records" in meta:
+                    raw_records += meta["run_total_raw_records"].value
     seconds = time.perf_counter() - began
     import duckdb
 
@@ -168,14 +168,14 @@ def worker_details(url: str, repo: str, data_dir: Path, token: str) -> dict[str,
     details = meta["github/raw_pr_detail_pages"]
     return {
         "api": details["detail_api"],
-        "pull_requests": details["pull_requests"],
+        "pull_requests": details["run_total_pull_requests"],
         # the detail step's own client: reviews and files only (the /pulls listing is another step)
-        "requests": details["requests"],
-        "points": details.get("graphql_points", 0),
-        "reviews": meta["github/reviews"]["rows"],
-        "files": meta["github/pr_files"]["rows"],
+        "requests": details["run_total_requests"],
+        "points": details.get("run_total_graphql_points", 0),
+        "reviews": meta["github/reviews"]["run_total_rows"],
+        "files": meta["github/pr_files"]["run_total_rows"],
         "seconds": seconds,
-        "detail_seconds": details["duration_seconds"],
+        "detail_seconds": details["run_total_duration_seconds"],
         "rss_mb": _rss_mb(),
     }
 

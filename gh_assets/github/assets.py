@@ -10,12 +10,12 @@ import dagster as dg
 import polars as pl
 
 from gh_assets.config import IssueQuality
-from gh_assets.github.capture import Captured, capture, days_of, page_cache, stored_pages
+from gh_assets.github.capture import Captured, capture, days_of, page_cache, run_metadata, stored_pages
 from gh_assets.github.pagination import isoformat_z, sweep_issues
-from gh_assets.github.partitions import day_bounds, days_by_repo, repo_day_partitions
+from gh_assets.github.partitions import day_bounds, days_by_repo, partition_key, repo_day_partitions
 from gh_assets.github.quality import DRIFT_KEYS, Measure, categorical, completeness, drift, markdown_table
 from gh_assets.github.resources import GitHubResource, SourcesResource
-from gh_assets.github.schemas import CATEGORICAL
+from gh_assets.github.schemas import CATEGORICAL, IssueSchema
 from gh_assets.github.transform import (
     PageFrames,
     PageRows,
@@ -27,6 +27,7 @@ from gh_assets.github.transform import (
     split_valid,
 )
 from gh_assets.lake import Lake, parse_utc_iso
+from gh_assets.metadata import add_partition_metadata, column_schema, lake_uri, model_table_schema, row_count, run_totals, uri
 from gh_assets.resources import LakeResource
 
 ENTITY = "issues"
@@ -69,9 +70,12 @@ def raw_issue_pages(context: dg.AssetExecutionContext, github: GitHubResource, l
                 f"{repo}: swept {isoformat_z(start)} .. {isoformat_z(end)}, {sum(counts.values())} page captures over {len(days)} days"
             )
         stats = client.stats.as_metadata()
-    return dg.MaterializeResult(
-        metadata={**captured.metadata(), **stats, "duration_seconds": round(time.monotonic() - started, 3)}
-    )
+    add_partition_metadata(context, captured.partition_metadata(day_key))
+    return dg.MaterializeResult(metadata=run_metadata(captured, stats, started))
+
+
+def day_key(repo: str, day: date) -> str:
+    return str(partition_key(repo, day))
 
 
 def in_batches(
@@ -185,6 +189,7 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
     quarantine_sample: list[pl.DataFrame] = []
     reason_counts: list[pl.DataFrame] = []
     staged_sample: list[pl.DataFrame] = []
+    figures: dict[str, dict[str, object]] = {}  # each partition's own, on its own event
 
     def flush(repo: str, days: list[date], pages: list[PageRows]) -> None:
         batch = issues_frame_of(pages, repo)
@@ -204,6 +209,9 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
                 all_bad_days.append(f"{repo} {day}")
             if accounted != raw_by_day.get(day, 0):
                 mismatched_days.append(f"{repo} {day}: raw {raw_by_day.get(day, 0)}, accounted {accounted}")
+            figures[day_key(repo, day)] = staged_figures(
+                store, ENTITY, repo, day, day_staged.height, day_bad.height if day_bad is not None else 0, raw_by_day.get(day, 0), dropped_by_day.get(day, 0)
+            )
         totals["staged"] += split.staged.height
         totals["quarantined"] += split.quarantined.height
         totals["dropped"] += split.duplicates_dropped
@@ -282,16 +290,27 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
     failing_drift = [m for m in drift_measures if not m.passed]
     drift_result = failing_drift[0] if failing_drift else drift_measures[0]
     results.append(_check("issues_drift", drift_result, dg.AssetCheckSeverity.WARN))
+    add_partition_metadata(context, figures)
     return dg.MaterializeResult(
         metadata={
-            "rows": totals["staged"],
-            "raw_records": raw_records,
-            "quarantined_rows": totals["quarantined"],
-            "older_versions_dropped": totals["dropped"],
-            "duration_seconds": round(time.monotonic() - started, 3),
+            **run_totals({"rows": totals["staged"], "raw_records": raw_records, "quarantined_rows": totals["quarantined"], "older_versions_dropped": totals["dropped"]}),
+            "run_total_duration_seconds": round(time.monotonic() - started, 3),
+            **column_schema(model_table_schema(IssueSchema)),
         },
         check_results=results,
     )
+
+
+def staged_figures(store: Lake, table: str, repo: str, part: date, staged: int, quarantined: int, raw: int, dropped: int) -> dict[str, object]:
+    """One staged partition's own figures: its rows (Dagster's row count), quarantined, raw, older versions, folder."""
+    return {
+        "rows": staged,
+        "quarantined_rows": quarantined,
+        "raw_records": raw,
+        "older_versions_dropped": dropped,
+        **row_count(staged),
+        **uri(lake_uri(store.partition_dir("staged", table, repo, part))),
+    }
 
 
 def _drift_of_newest_day(store: Lake, repo: str, day: date, quality: IssueQuality) -> Measure:

@@ -7,6 +7,8 @@ their items fall on; pages captured before are requested with their ETag (a 304 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +20,7 @@ from gh_assets.github import errors
 from gh_assets.github.pagination import CachedPage, SweepPage
 from gh_assets.interrupts import interrupts_stop_the_run
 from gh_assets.lake import Lake, utc_iso
+from gh_assets.metadata import row_count, run_totals
 
 
 def stored_pages(lake: Lake, entity: str, repo: str, partitions: Iterable[date]) -> dict[str, tuple[str, str]]:
@@ -58,21 +61,66 @@ def page_meta(page: SweepPage) -> dict[str, Any]:
 
 
 @dataclass
+class PartitionCapture:
+    """What one partition's capture holds: its pages (one request each), 304s among them, its records, bytes."""
+
+    pages: int = 0
+    pages_not_modified: int = 0
+    records_listed: int = 0
+    bytes: int = 0
+
+    def metadata(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
 class Captured:
-    """Counters of one raw asset's run, reported as materialisation metadata."""
+    """Counters of one raw asset's run: per partition (``(repo, day)``) and for the whole run."""
 
     pages: int = 0
     records_listed: int = 0
     pages_not_modified: int = 0
     page_captures: dict[date, int] = field(default_factory=dict)
+    by_partition: dict[tuple[str, date], PartitionCapture] = field(default_factory=dict)
 
     def add(self, page: SweepPage) -> None:
         self.pages += 1
         self.records_listed += len(page.fresh)
         self.pages_not_modified += page.reused
 
+    def add_to_partition(self, repo: str, day: date, page: SweepPage, records: int) -> None:
+        part = self.by_partition.setdefault((repo, day), PartitionCapture())
+        part.pages += 1
+        part.pages_not_modified += page.reused
+        part.records_listed += records
+        part.bytes += len(page.response.body)
+
     def metadata(self) -> dict[str, int]:
-        return {"pages": self.pages, "records_listed": self.records_listed, "pages_not_modified": self.pages_not_modified}
+        """The run's totals (``run_total_*``): a range run's partitions each carry their own figures."""
+        return {"run_total_pages": self.pages, "run_total_records_listed": self.records_listed, "run_total_pages_not_modified": self.pages_not_modified}
+
+    def partition_metadata(self, key: Callable[[str, date], str]) -> dict[str, dict[str, Any]]:
+        """Each partition's own figures, by partition key (``key(repo, day)``); its records are its row count."""
+        return {key(repo, day): {**part.metadata(), **row_count(part.records_listed)} for (repo, day), part in self.by_partition.items()}
+
+
+def run_metadata(captured: Captured, client_stats: dict[str, int], started: float) -> dict[str, Any]:
+    """What a raw step reports for the whole run (on every partition, named as run-wide): pages, requests, retries, time.
+
+    ``rate_limit_remaining`` is the budget left when the step ended, not a sum.
+    """
+    return {**captured.metadata(), **run_totals(client_stats), "run_total_duration_seconds": round(time.monotonic() - started, 3)}
+
+
+def records_by_partition(page: SweepPage, placed: set[date], targets: set[date], place: Callable[[SweepPage], set[date]]) -> dict[date, int]:
+    """How many of the page's new items belong to each partition it is stored under (most pages fall on one day)."""
+    if len(targets) == 1 and placed == targets:
+        return {next(iter(targets)): len(page.fresh)}
+    out = dict.fromkeys(targets, 0)
+    for item in page.fresh:
+        for day in place(dataclasses.replace(page, items=[item], overlap=0)) & targets:
+            out[day] += 1
+    return out
 
 
 @contextlib.contextmanager
@@ -112,18 +160,23 @@ def capture(
     """
     writer = lake.raw_writer(entity, repo, partitions)
     in_range = set(partitions)
+    for part in partitions:  # a partition with no page reports zeros, not the run's figures
+        captured.by_partition.setdefault((repo, part), PartitionCapture())
     try:
         with api_failures(repo):
             for page in pages:
                 # A page with nothing in the range (the empty page after a full last one, a page of newer items)
                 # is kept under the range's last partition: its ETag makes the next sweep's request free.
-                targets = place(page) & in_range or {partitions[-1]}
+                placed = place(page)
+                targets = placed & in_range or {partitions[-1]}
                 if day_meta is None:
                     writer.add(page.response.body, targets, page_meta(page))
                 else:  # what the page holds for each day differs (a GraphQL batch spans PRs of several days)
                     for day in targets:
                         writer.add(page.response.body, {day}, {**page_meta(page), **day_meta(page, day)})
                 captured.add(page)
+                for day, records in records_by_partition(page, placed, targets, place).items():
+                    captured.add_to_partition(repo, day, page, records)
             counts = writer.commit()
     except BaseException:
         writer.abort()

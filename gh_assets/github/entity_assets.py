@@ -15,8 +15,8 @@ import dagster as dg
 import orjson
 import polars as pl
 
-from gh_assets.github.assets import FRESHNESS, INGEST_RETRY, in_batches, write_partitions
-from gh_assets.github.capture import Captured, capture, days_of, page_cache, stored_pages
+from gh_assets.github.assets import FRESHNESS, INGEST_RETRY, day_key, in_batches, staged_figures, write_partitions
+from gh_assets.github.capture import Captured, capture, days_of, page_cache, run_metadata, stored_pages
 from gh_assets.github.client import GitHubClient
 from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS, Entity, entity_page, entity_rows, stage
 from gh_assets.github.pagination import CachedPage, SweepPage, isoformat_z, sweep_numbered, sweep_updated
@@ -25,6 +25,7 @@ from gh_assets.github.partitions import (
     day_bounds,
     days_by_repo,
     month_bounds,
+    month_key,
     months_by_repo,
     repo_day_partitions,
     repo_month_partitions,
@@ -33,6 +34,7 @@ from gh_assets.github import pr_details
 from gh_assets.github.resources import GitHubResource, SourcesResource
 from gh_assets.github.transform import PageFrames, PageRows, page_rows, page_shared, parse_pool
 from gh_assets.lake import Lake, parse_utc_iso
+from gh_assets.metadata import add_partition_metadata, column_schema, model_table_schema, run_totals
 from gh_assets.resources import LakeResource
 
 RAW_PULL_PAGES = dg.AssetKey(["github", "raw_pull_pages"])
@@ -45,10 +47,16 @@ RAW_COMMIT_PAGES = dg.AssetKey(["github", "raw_commit_pages"])
 _RAW = {"partitions_def": repo_day_partitions, "backfill_policy": dg.BackfillPolicy.single_run(), "group_name": "github"}
 
 
-def _result(captured: Captured, client: GitHubClient, started: float, **extra: int) -> dg.MaterializeResult:
-    return dg.MaterializeResult(
-        metadata={**captured.metadata(), **client.stats.as_metadata(), **extra, "duration_seconds": round(time.monotonic() - started, 3)}
-    )
+def _result(
+    context: dg.AssetExecutionContext, captured: Captured, client: GitHubClient, started: float, key: Callable[[str, date], str] = day_key
+) -> dg.MaterializeResult:
+    """Each partition's own figures on its event; the run's totals, named so, on every one."""
+    add_partition_metadata(context, captured.partition_metadata(key))
+    return dg.MaterializeResult(metadata=run_metadata(captured, client.stats.as_metadata(), started))
+
+
+def _month_key(repo: str, month: date) -> str:
+    return str(month_key(repo, month))
 
 
 @dg.asset(key=RAW_PULL_PAGES, retry_policy=INGEST_RETRY, pool="github_api", kinds={"github", "json"}, **_RAW)
@@ -74,7 +82,7 @@ def raw_pull_pages(context: dg.AssetExecutionContext, github: GitHubResource, la
                 what="pull requests",
             )
             capture(store, PULL_REQUESTS.raw, repo, days, pages, days_of("updated_at"), captured)
-        return _result(captured, client, started)
+        return _result(context, captured, client, started)
 
 
 def pulls_by_day(lake: Lake, repo: str, days: Sequence[date]) -> dict[int, date]:
@@ -164,15 +172,14 @@ def raw_pull_detail_pages(
     if details.not_found:
         context.log.warning(f"{len(details.not_found)} pull requests were not found by GraphQL (deleted since listed): {details.not_found[:20]}")
     for key, captured in results.items():
+        add_partition_metadata(context, captured.partition_metadata(day_key), asset_key=key)
         yield dg.MaterializeResult(
             asset_key=key,
             metadata={
-                **captured.metadata(),
+                **run_metadata(captured, stats, started),
                 "detail_api": api,
-                "pull_requests": prs,
-                **stats,
-                **(details.metadata() if api == "graphql" else {}),
-                "duration_seconds": round(time.monotonic() - started, 3),
+                "run_total_pull_requests": prs,
+                **(run_totals(details.metadata()) if api == "graphql" else {}),
             },
         )
 
@@ -218,7 +225,7 @@ def raw_issue_comment_pages(context: dg.AssetExecutionContext, github: GitHubRes
             cache = page_cache(store, stored_pages(store, ISSUE_COMMENTS.raw, repo, days))
             pages = sweep_updated(client, f"/repos/{repo}/issues/comments", {}, start, end, per_page=github.per_page, cache=cache, what="issue comments")
             capture(store, ISSUE_COMMENTS.raw, repo, days, pages, days_of("updated_at"), captured)
-        return _result(captured, client, started)
+        return _result(context, captured, client, started)
 
 
 def _commit_months(page: SweepPage) -> set[date]:
@@ -249,7 +256,7 @@ def raw_commit_pages(context: dg.AssetExecutionContext, github: GitHubResource, 
             window = {"since": isoformat_z(start), "until": isoformat_z(end - timedelta(seconds=1))}
             pages = sweep_numbered(client, f"/repos/{repo}/commits", window, per_page=github.per_page, cache=cache, what="commits")
             capture(store, COMMITS.raw, repo, months, pages, _commit_months, captured)
-        return _result(captured, client, started)
+        return _result(context, captured, client, started, _month_key)
 
 
 # ---------------------------------------------------------------------------------------------- staged
@@ -313,6 +320,8 @@ def stage_partitions(
     """Stage every partition of the run in bounded batches; write staged and quarantine Parquet per partition."""
     started = time.monotonic()
     totals = {"staged": 0, "quarantined": 0, "dropped": 0, "raw": 0}
+    partition_of = _month_key if entity.monthly else day_key
+    figures: dict[str, dict[str, object]] = {}  # each partition's own, on its own event
     mismatched: list[str] = []
     reasons: list[pl.DataFrame] = []
     samples: list[pl.DataFrame] = []
@@ -330,6 +339,9 @@ def stage_partitions(
             raw = result.raw_by_partition.get(part, 0)
             if accounted != raw:
                 mismatched.append(f"{repo} {part}: raw {raw}, accounted {accounted}")
+            figures[partition_of(repo, part)] = staged_figures(
+                store, entity.name, repo, part, good.height, rejected.height if rejected is not None else 0, raw, result.dropped_by_partition.get(part, 0)
+            )
         totals["staged"] += result.staged.height
         totals["quarantined"] += result.quarantined.height
         totals["dropped"] += sum(result.dropped_by_partition.values())
@@ -444,16 +456,16 @@ def stage_partitions(
                 },
             )
         )
+    add_partition_metadata(context, figures, asset_key=key)
     return dg.MaterializeResult(
         metadata={
-            "rows": totals["staged"],
-            "raw_records": totals["raw"],
-            "quarantined_rows": totals["quarantined"],
-            "older_versions_dropped": totals["dropped"],
-            "duration_seconds": round(time.monotonic() - started, 3),
+            **run_totals({"rows": totals["staged"], "raw_records": totals["raw"], "quarantined_rows": totals["quarantined"], "older_versions_dropped": totals["dropped"]}),
+            "run_total_duration_seconds": round(time.monotonic() - started, 3),
+            **column_schema(model_table_schema(entity.model)),
         },
         check_results=checks,
     )
+
 
 
 pull_requests = build_staged_asset(PULL_REQUESTS, RAW_PULL_PAGES)

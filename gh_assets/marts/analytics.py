@@ -14,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from gh_assets.marts.assets import ENTITY_MARTS, MART_ISSUES
 from gh_assets.marts.sql import run_sql
+from gh_assets.metadata import duckdb_table
 
 ANALYTICS = (
     ("pr_lead_times", "One row per pull request: time to first review (not by the author) and to merge, review and file counts."),
@@ -46,7 +47,6 @@ def analytics_marts(duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
     with duckdb.get_connection() as con:
         for table in BASE_TABLES:
             run_sql(con, f"{table}_create")
-        rows: dict[str, int] = {}
         con.execute("BEGIN TRANSACTION")
         try:
             for name, _ in ANALYTICS:
@@ -55,11 +55,10 @@ def analytics_marts(duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        for name, _ in ANALYTICS:
-            (rows[name],) = con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()
+        tables = {name: duckdb_table(con, f"marts.{name}") for name, _ in ANALYTICS}
     seconds = round(time.monotonic() - started, 3)
     for key, (name, _) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True):
-        yield dg.MaterializeResult(asset_key=key, metadata={"rows": rows[name], "duration_seconds": seconds})
+        yield dg.MaterializeResult(asset_key=key, metadata={**tables[name], "rows": tables[name]["dagster/row_count"], "duration_seconds": seconds})
 
 
 analytics_automation_sensor = dg.AutomationConditionSensorDefinition(

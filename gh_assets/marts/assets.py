@@ -19,9 +19,19 @@ from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_RE
 from gh_assets.github import errors
 from gh_assets.github.completeness import SOURCES, Completeness, CountSource
 from gh_assets.github.completeness import check as completeness_check
-from gh_assets.github.partitions import day_bounds, days_by_repo, month_bounds, months_by_repo, repo_day_partitions, repo_month_partitions
+from gh_assets.github.partitions import (
+    day_bounds,
+    days_by_repo,
+    month_bounds,
+    month_key,
+    months_by_repo,
+    partition_key,
+    repo_day_partitions,
+    repo_month_partitions,
+)
 from gh_assets.github.resources import GitHubResource
 from gh_assets.marts.sql import run_sql, statements
+from gh_assets.metadata import add_partition_metadata, duckdb_table, row_count
 from gh_assets.resources import LakeResource
 
 MART_ISSUES = dg.AssetKey(["marts", "issues"])
@@ -46,7 +56,10 @@ def build_mart_asset(
     check = f"{table}_reconciled"
     source = SOURCES.get(table)
     complete = f"{table}_complete"
-    specs = [dg.AssetCheckSpec(check, asset=key, description=f"Each loaded repository's rows of marts.{table} = what the staged files call for.")]
+    specs = [
+        dg.AssetCheckSpec(check, asset=key, blocking=True, description=f"Each loaded repository's rows of marts.{table} = what the staged files call for.")
+    ]
+    partition_of = month_key if partitions_def is repo_month_partitions else partition_key
     if source is not None:
         specs.append(
             dg.AssetCheckSpec(
@@ -66,6 +79,7 @@ def build_mart_asset(
         results: list[dg.AssetCheckResult] = []
         Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)  # with an s3:// lake nothing else creates the data dir
         by = by_repo(context.partition_keys)
+        figures: dict[str, dict[str, object]] = {}  # each partition's own rows, on its own event
         with duckdb.get_connection() as con, store.local_reads() as localise:
             run_sql(con, f"{table}_create")
             for repo in by:
@@ -82,15 +96,19 @@ def build_mart_asset(
                 loaded[repo] = rows
                 if rows != expected:
                     mismatches[repo] = f"mart {rows} rows, staged calls for {expected}"
+                figures.update(_partition_rows(con, table, repo, by[repo], partition_of))
             (total,) = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()
+            standard = duckdb_table(con, f"marts.{table}", total)
             if source is not None and dg.AssetCheckKey(key, complete) in context.selected_asset_check_keys:
                 results.append(_completeness(context, con, github, source, key, complete, by, staged))
+        add_partition_metadata(context, figures)
         return dg.MaterializeResult(
             metadata={
+                **standard,  # the whole table's row count; each partition's own replaces it on that partition
                 "rows_in_loaded_repos": sum(loaded.values()),
                 "table_rows": total,
                 "repositories_loaded": len(loaded),
-                "duration_seconds": round(time.monotonic() - started, 3),
+                "run_total_duration_seconds": round(time.monotonic() - started, 3),
             },
             check_results=[
                 dg.AssetCheckResult(
@@ -231,6 +249,16 @@ def _load_repository(con: duckdb.DuckDBPyConnection, table: str, repo: str, glob
             con.execute("ROLLBACK")
             raise
     raise AssertionError("unreachable")
+
+
+def _partition_rows(
+    con: duckdb.DuckDBPyConnection, table: str, repo: str, units: list[date], partition_of: Callable[[str, date], str]
+) -> dict[str, dict[str, object]]:
+    """Each run partition's rows in the mart (its ``partition_date``), zero for a partition that holds none."""
+    counts = dict(
+        con.execute(f"SELECT partition_date, count(*) FROM marts.{table} WHERE lower(repository) = lower(?) GROUP BY 1", [repo]).fetchall()
+    )
+    return {str(partition_of(repo, unit)): {"rows": counts.get(unit, 0), **row_count(counts.get(unit, 0))} for unit in units}
 
 
 def _one(name: str, params: dict[str, object]) -> tuple[str, dict[str, object]]:

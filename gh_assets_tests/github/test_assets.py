@@ -52,7 +52,7 @@ def test_single_partition(emulator: Emulator, instance: dg.DagsterInstance, tmp_
     }
     raw = [m for m in result.get_asset_materialization_events() if m.asset_key.to_user_string() == "github/raw_issue_pages"]
     meta = raw[0].materialization.metadata
-    assert meta["requests"].value >= 1 and meta["pages"].value >= 1 and "rate_limit_remaining" in meta
+    assert meta["run_total_requests"].value >= 1 and meta["pages"].value >= 1 and "rate_limit_remaining" in meta
 
 
 def test_range_is_one_run_with_every_issue(emulator: Emulator, instance: dg.DagsterInstance, tmp_path: Path) -> None:

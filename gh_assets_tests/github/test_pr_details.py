@@ -108,20 +108,20 @@ def test_connections_past_100_nodes_are_completed(both_paths: dict) -> None:
     assert _staged(both_paths["gql_dir"], "reviews").filter(pl.col("pull_number") == big).height == 150
     assert _staged(both_paths["gql_dir"], "pr_files").filter(pl.col("pull_number") == big).height == 250
     meta = _metadata(both_paths["gql"], "github/raw_pr_detail_pages")
-    assert meta["graphql_connection_pages_past_100"] >= 3  # 150 reviews: one more page; 250 files: two more
+    assert meta["run_total_graphql_connection_pages_past_100"] >= 3  # 150 reviews: one more page; 250 files: two more
 
 
 def test_graphql_costs_a_fraction_of_rest(both_paths: dict) -> None:
     gql_detail = [r for r in both_paths["gql_log"] if r.resource == "graphql"]
     rest_detail = [r for r in both_paths["rest_log"] if "/reviews" in r.path or "/files" in r.path]
-    prs = _metadata(both_paths["gql"], "github/raw_pr_detail_pages")["pull_requests"]
+    prs = _metadata(both_paths["gql"], "github/raw_pr_detail_pages")["run_total_pull_requests"]
     assert not [r for r in both_paths["gql_log"] if "/reviews" in r.path or "/files" in r.path]  # no REST fan-out
     assert len(rest_detail) >= 2 * prs
     meta = _metadata(both_paths["gql"], "github/raw_pr_detail_pages")
     # 50 PRs or connection pages past 100 nodes per query; a connection's pages come one after another, so the
     # big PR's last two pages of files may trail the last batch
-    assert len(gql_detail) <= -(-(prs + meta["graphql_connection_pages_past_100"]) // 50) + 2
-    assert meta["detail_api"] == "graphql" and meta["graphql_points"] == sum(r.cost for r in gql_detail)
+    assert len(gql_detail) <= -(-(prs + meta["run_total_graphql_connection_pages_past_100"]) // 50) + 2
+    assert meta["detail_api"] == "graphql" and meta["run_total_graphql_points"] == sum(r.cost for r in gql_detail)
     assert _metadata(both_paths["rest"], "github/raw_review_pages")["detail_api"] == "rest"
 
 
@@ -164,7 +164,7 @@ def test_big_batches_time_out_halve_and_lose_nothing(both_paths: dict, tmp_path:
         result = _run(emu, tmp_path, token=TOKEN)
         timeouts = [r for r in emu.request_log if r.fault == "graphql_timeout"]
     assert timeouts
-    assert _metadata(result, "github/raw_pr_detail_pages")["graphql_batch_halvings"] >= 2
+    assert _metadata(result, "github/raw_pr_detail_pages")["run_total_graphql_batch_halvings"] >= 2
     assert _staged(tmp_path, "reviews").equals(_staged(both_paths["gql_dir"], "reviews"))
     assert _staged(tmp_path, "pr_files").select(SHARED_FILE_COLUMNS).equals(_staged(both_paths["gql_dir"], "pr_files").select(SHARED_FILE_COLUMNS))
 
@@ -182,7 +182,7 @@ def test_a_deleted_pull_request_is_recorded_and_the_rest_staged(tmp_path: Path) 
         assert result.success
         truth = {(n, r["id"]) for n, r in emu.reviews(REPO)}
     meta = _metadata(result, "github/raw_pr_detail_pages")
-    assert meta["pull_requests_not_found"] == 1
+    assert meta["run_total_pull_requests_not_found"] == 1
     staged = _staged(tmp_path, "reviews")
     assert gone not in set(staged["pull_number"])
     assert set(staged.select("pull_number", "id").iter_rows()) == {t for t in truth if t[0] in set(staged["pull_number"])}
