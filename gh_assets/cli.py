@@ -525,15 +525,15 @@ def _entities_of(value: str) -> list[str]:
 
 def _materialise_ranges(args: argparse.Namespace, *, replay: bool) -> int:
     from gh_assets.environment import data_dir
+    from gh_assets.ingest_window import WindowError, ingest_window
 
+    try:  # replay requires both dates; ingest defaults to the last 7 days (UTC), or --since Nd
+        start, end = ingest_window(args.start, args.end, getattr(args, "since", None), datetime.now(tz=UTC).date())
+    except WindowError as exc:
+        raise CliError(str(exc)) from None
     # The runs read the sources config: a missing or invalid one fails now, before any request is sent.
     load_sources()
     repos = _repos_of(args)
-    start, end = args.start, args.end
-    if start is None or end is None:
-        raise CliError("--start and --end are required (or --repair, to re-run what the last completeness checks found missing)")
-    if end < start:
-        raise CliError(f"--end {end} is before --start {start}")
     instance = _instance(None if os.environ.get("DAGSTER_HOME") else DEMO_DAGSTER_HOME)
     verb = "Replaying" if replay else "Ingesting"
     not_found: list[str] = []
@@ -652,10 +652,21 @@ def cmd_quality_report(args: argparse.Namespace) -> int:
 
 
 def _day(value: str) -> date:
+    from gh_assets.ingest_window import WindowError, parse_day
+
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+        return parse_day(value)
+    except WindowError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _since(value: str) -> int:
+    from gh_assets.ingest_window import WindowError, parse_since
+
+    try:
+        return parse_since(value)
+    except WindowError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seconds(value: str) -> float:
@@ -704,6 +715,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--start", type=_day, required=name == "replay", metavar="YYYY-MM-DD")
         command.add_argument("--end", type=_day, required=name == "replay", metavar="YYYY-MM-DD")
         if name == "ingest":
+            command.add_argument(
+                "--since", type=_since, default=None, metavar="Nd", help="the last N days up to --end (default today); without any date: the last 7 days"
+            )
             command.add_argument(
                 "--repair",
                 action="store_true",
