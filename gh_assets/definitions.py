@@ -12,6 +12,7 @@ from gh_assets.github.schedules import github_catch_up_schedule
 from gh_assets.github.sensors import github_commit_changes_sensor, github_issue_changes_sensor, github_repos_sensor
 from gh_assets.marts.analytics import analytics_automation_sensor, analytics_marts
 from gh_assets.marts.assets import ENTITY_MARTS, mart_issues
+from gh_assets.metadata import catalogued
 from gh_assets.retention import lake_retention_job, lake_retention_schedule
 
 
@@ -30,7 +31,10 @@ def build_defs() -> dg.Definitions:
     daily, commits = publishing_jobs(publish)
 
     return dg.Definitions(
-        assets=[raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts, *table_assets(), *FEATURE_ASSETS, *publish_assets()],
+        # owners and code references on every asset (gh_assets/metadata.py)
+        assets=catalogued(
+            [raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts, *table_assets(), *FEATURE_ASSETS, *publish_assets()]
+        ),
         jobs=[issues_job, daily, commits, analytics_job, lake_retention_job],
         sensors=[
             github_repos_sensor.with_updated_jobs([daily, commits]),

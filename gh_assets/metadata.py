@@ -8,8 +8,9 @@ figures on that partition's event; what covers the whole run is named ``run_tota
 
 from __future__ import annotations
 
+import configparser
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,45 @@ def duckdb_table(con: duckdb.DuckDBPyConnection, table: str, rows: int | None = 
     if rows is None:
         (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     return {**table_name(table), **column_schema(duckdb_table_schema(con, table)), **row_count(rows)}
+
+
+# --------------------------------------------------------------------------------------------- definitions
+OWNERS = ("team:data-platform",)
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def catalogued(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """Owners and code references on every asset: links into the git host when the code is a checkout with a
+    remote (``GH_ASSETS_GIT_URL`` overrides it), local file references otherwise."""
+    owned = dg.map_asset_specs(lambda spec: spec.replace_attributes(owners=[*spec.owners, *(o for o in OWNERS if o not in spec.owners)]), assets)
+    referenced = dg.with_source_code_references(owned)
+    remote = _git_remote()
+    if remote is None:
+        return list(referenced)
+    url, branch = remote
+    mapping = dg.AnchorBasedFilePathMapping(local_file_anchor=_PACKAGE, file_anchor_path_in_repository=f"{_PACKAGE.name}/")
+    return list(dg.link_code_references_to_git(referenced, git_url=url, git_branch=branch, file_path_mapping=mapping))
+
+
+def _git_remote() -> tuple[str, str] | None:
+    """``(https URL, branch)`` of the checkout the package lives in, read from ``.git`` (no subprocess); None if not one."""
+    git = _PACKAGE.parent / ".git"
+    override = os.environ.get("GH_ASSETS_GIT_URL")
+    if not git.is_dir() and not override:
+        return None
+    head = (git / "HEAD").read_text().strip() if (git / "HEAD").is_file() else ""
+    branch = head.removeprefix("ref: refs/heads/") if head.startswith("ref: refs/heads/") else "main"
+    if override:
+        return override.rstrip("/"), branch
+    config = configparser.ConfigParser(strict=False)
+    try:
+        config.read(git / "config")
+        url = config.get('remote "origin"', "url")
+    except (configparser.Error, OSError):
+        return None
+    if url.startswith("git@"):  # git@github.com:owner/name.git -> https://github.com/owner/name
+        host, _, path = url[4:].partition(":")
+        url = f"https://{host}/{path}"
+    if not url.startswith("https://"):
+        return None
+    return url.removesuffix(".git").rstrip("/"), branch

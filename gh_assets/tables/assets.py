@@ -178,6 +178,8 @@ def materialise_table(context: dg.AssetExecutionContext, spec: TableSource, base
         "duration_seconds": round(time.monotonic() - started, 3),
         ("inferred_schema" if staged.inferred else "schema"): dg.MetadataValue.md(markdown_table(schema_table, 500)),
         "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in staged.types.items()]),
+        "dagster/row_count": written,  # the whole source is read each run: the table holds what was staged
+        "dagster/table_name": f"tables.{spec.name}",
     }
     if spec.kind == "csv":
         metadata.update(files=read.files, blank_lines_skipped=read.blank_lines)
