@@ -24,6 +24,7 @@ from gh_assets.features.config import FEATURES_CONFIG_ENV, FeaturesConfigError, 
 from gh_assets.features.milestones import read_milestone_dues
 from gh_assets.features.schemas import feature_schema
 from gh_assets.features.store import write_offline
+from gh_assets.marts.lineage import feature_deps
 from gh_assets.marts.sql import run_sql
 from gh_assets.resources import LakeResource
 
@@ -51,7 +52,7 @@ def _feature_asset(entity: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        deps=UPSTREAM,
+        deps=feature_deps(entity),  # exactly the tables its SQL reads (gh_assets/marts/lineage.py)
         group_name="features",
         kinds={"duckdb", "sql", "parquet"},
         pool="duckdb",

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from gh_assets.marts.assets import ENTITY_MARTS, MART_ISSUES
+from gh_assets.marts.lineage import analytics_deps
 from gh_assets.marts.sql import run_sql
 from gh_assets.metadata import duckdb_table
 
@@ -26,7 +26,6 @@ ANALYTICS = (
 )
 ANALYTICS_KEYS = [dg.AssetKey(["marts", name]) for name, _ in ANALYTICS]
 BASE_TABLES = ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits")
-UPSTREAM = [MART_ISSUES, *(a.key for a in ENTITY_MARTS)]
 
 # Eager, but not held back by upstream partitions that were never loaded (every repo x day of 2020 onwards
 # is a partition; most will never exist). The analytics are rebuilt from whatever the marts hold.
@@ -35,8 +34,10 @@ AUTOMATION = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(key, deps=UPSTREAM, description=description, group_name="analytics", kinds={"duckdb", "sql"}, automation_condition=AUTOMATION)
-        for key, (_, description) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True)
+        dg.AssetSpec(
+            key, deps=analytics_deps(name), description=description, group_name="analytics", kinds={"duckdb", "sql"}, automation_condition=AUTOMATION
+        )
+        for key, (name, description) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True)
     ],
     pool="duckdb",
     can_subset=False,
