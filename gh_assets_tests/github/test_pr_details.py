@@ -243,3 +243,19 @@ def test_complete_checks_pass_when_every_node_is_fetched(both_paths: dict) -> No
     checks = {c.check_name: c for c in both_paths["gql"].get_asset_check_evaluations()}
     for name in ("reviews_complete", "pr_files_complete"):
         assert checks[name].passed and checks[name].metadata["missing"].value == 0 and checks[name].metadata["github_total"].value > 100
+
+
+def test_secondary_limits_and_502s_on_graphql_lose_nothing() -> None:
+    with Emulator(_config(graphql_fault_rate=0.4, fault_kinds=("secondary", "502"), secondary_retry_after=0)) as emu:
+        numbers = sorted({p["number"] for p in emu.pulls(REPO)})
+        with GitHubClient(emu.url, TOKEN, backoff_initial=0.01, backoff_max=0.05, max_attempts=30) as client:
+            stats = pr_details.DetailStats()
+            pages = list(pr_details.detail_pages(client, REPO, numbers, stats))
+        faults = {r.fault for r in emu.request_log if r.resource == "graphql" and r.fault}
+        truth = {(n, r["id"]) for n, r in emu.reviews(REPO)}
+    assert {"secondary", "502"} <= faults
+    got = set()
+    for page in pages:
+        reviews_ = pr_details.graphql_page(page.response.body, "reviews").filter(pl.col("github_total").is_null())
+        got |= set(reviews_.select("pull_number", "id").iter_rows())
+    assert got == {t for t in truth if t[0] in set(numbers)}
