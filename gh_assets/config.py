@@ -253,16 +253,19 @@ class TableChecks(BaseModel):
         return {*self.required, *self.not_null, *(c for key in self.unique for c in key), *self.ranges, *self.allowed}
 
 
+FILE_TABLE_KINDS = ("csv", "parquet", "jsonl")
+
+
 class TableSource(BaseModel):
-    """One tabular source (a CSV file or glob, or a PostgreSQL query) staged as ``tables/<name>``."""
+    """One tabular source (CSV, Parquet or JSON Lines files, or a PostgreSQL query) staged as ``tables/<name>``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    kind: Literal["csv", "sql"]
-    # csv
-    path: str | None = None  # a file or glob; relative paths are relative to the config file's folder
-    delimiter: str = ","
+    kind: Literal["csv", "parquet", "jsonl", "sql"]
+    # csv, parquet, jsonl
+    path: str | None = None  # a file, folder or glob, local or s3://; relative paths are relative to the config file's folder
+    delimiter: str = ","  # csv only
     # sql
     dsn_env: str | None = None  # the NAME of the environment variable holding the PostgreSQL DSN (never the DSN)
     query: str | None = None
@@ -306,20 +309,22 @@ class TableSource(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> TableSource:
-        if self.kind == "csv":
+        if self.kind in FILE_TABLE_KINDS:
             if not self.path:
-                raise ValueError(f"table {self.name!r}: kind csv needs a path (a file or a glob)")
+                raise ValueError(f"table {self.name!r}: kind {self.kind} needs a path (a file, a folder or a glob)")
             if "://" in self.path and not self.path.startswith("s3://"):
                 raise ValueError(f"table {self.name!r}: path {self.path!r}: a local path or an s3:// URL is supported")
             if self.dsn_env or self.query or self.table:
                 raise ValueError(f"table {self.name!r}: dsn_env, query and table belong to kind sql")
+            if self.kind != "csv" and "delimiter" in self.model_fields_set:
+                raise ValueError(f"table {self.name!r}: delimiter belongs to kind csv")
         else:
             if not self.dsn_env:
                 raise ValueError(f"table {self.name!r}: kind sql needs dsn_env, the name of the variable holding the DSN")
             if (self.query is None) == (self.table is None):
                 raise ValueError(f"table {self.name!r}: kind sql needs exactly one of query and table")
             if self.path:
-                raise ValueError(f"table {self.name!r}: path belongs to kind csv")
+                raise ValueError(f"table {self.name!r}: path belongs to kinds {', '.join(FILE_TABLE_KINDS)}")
         if (self.columns is None) == (not self.infer):
             raise ValueError(f"table {self.name!r}: give either columns (name: type) or infer: true")
         targets = list(self.rename.values())

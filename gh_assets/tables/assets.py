@@ -1,28 +1,37 @@
 """One asset per table source in the sources config: ``tables/<name>``, staged in the lake and loaded in DuckDB.
 
 The factory runs when the definitions load, so adding a table is a config entry. Each asset reads its source
-(CSV file or glob, or a PostgreSQL query in batches), types, renames, de-duplicates and validates the rows
+(CSV, Parquet or JSON Lines files: a file, folder or glob, local or s3://; or a PostgreSQL query in batches), types, renames, de-duplicates and validates the rows
 with a Pandera schema built from the config, quarantines failing rows with their reason, writes staged
 Parquet per partition atomically and loads ``tables.<name>`` in one transaction. Two blocking checks:
 ``<name>_schema`` (no row failed) and ``<name>_reconciled`` (read = staged + quarantined + duplicates, and
-DuckDB holds the staged rows).
+DuckDB holds the staged rows). Transient storage and database failures are retried (``TABLE_RETRY``); a
+source that does not fit its config fails at once.
 """
 
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from gh_assets.config import TableSource, config_path, load_sources
 from gh_assets.github.quality import markdown_table
 from gh_assets.tables.resources import PostgresTableSource, source_resource_key
-from gh_assets.tables.sources import SourceRead, TableSourceError, quote_table, read_csv_source
+from gh_assets.interrupts import interrupts_stop_the_run
+from gh_assets.tables.sources import SourceRead, TableSourceError, TransientSourceError, is_transient_io, quote_table, read_csv_source, read_file_source
 from gh_assets.tables.staging import ALL, PART, UNPLACED, StagedTable, days_of, stage_table
 from gh_assets.tables.storage import TableLake, load_duckdb
 
 GROUP = "tables"
+# A reset connection, an S3 5xx or a DuckDB file held by another writer usually heal within seconds; three
+# more tries over ~7 s, then the step fails. Schema and config errors are never retried (see table_failures).
+TABLE_RETRY = dg.RetryPolicy(max_retries=3, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+KINDS = {"csv": "csv", "parquet": "parquet", "jsonl": "json", "sql": "postgres"}
 
 
 def table_key(name: str) -> dg.AssetKey:
@@ -30,7 +39,7 @@ def table_key(name: str) -> dg.AssetKey:
 
 
 def csv_pattern(spec: TableSource, base_dir: Path) -> str:
-    """The CSV path or glob; a relative one is relative to the config file's folder."""
+    """The path, folder or glob of a file source; a relative one is relative to the config file's folder."""
     if (spec.path or "").startswith("s3://"):
         return spec.path or ""
     path = Path(spec.path or "")
@@ -47,6 +56,10 @@ def read_source(spec: TableSource, base_dir: Path, resources: object) -> SourceR
             source_of = {v: k for k, v in spec.rename.items()}
             expected = [source_of.get(c, c) for c in spec.checks.required]
         return read_csv_source(csv_pattern(spec, base_dir), expected, spec.delimiter, keep)
+    if spec.kind in ("parquet", "jsonl"):
+        source_of = {v: k for k, v in spec.rename.items()}
+        expected = list(spec.columns) if spec.columns is not None else [source_of.get(c, c) for c in spec.checks.required]
+        return read_file_source(spec.kind, csv_pattern(spec, base_dir), expected, list(spec.columns) if spec.columns is not None else None)
     source: PostgresTableSource = getattr(resources, source_resource_key(spec.name))
     query = spec.query if spec.query is not None else f"SELECT * FROM {quote_table(spec.table or '')}"
     read = source.read(query, spec.batch_bytes, spec.name)
@@ -181,8 +194,10 @@ def materialise_table(context: dg.AssetExecutionContext, spec: TableSource, base
         "dagster/row_count": written,  # the whole source is read each run: the table holds what was staged
         "dagster/table_name": f"tables.{spec.name}",
     }
-    if spec.kind == "csv":
+    if spec.kind in ("csv", "jsonl"):
         metadata.update(files=read.files, blank_lines_skipped=read.blank_lines)
+    elif spec.kind == "parquet":
+        metadata.update(files=read.files)
     else:
         metadata.update(batches=read.batches)
     if read.ignored_columns:
@@ -190,14 +205,37 @@ def materialise_table(context: dg.AssetExecutionContext, spec: TableSource, base
     return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Worth a retry: storage or database trouble (a lost connection, a timeout, a held DuckDB file lock)."""
+    return isinstance(exc, TransientSourceError) or (not isinstance(exc, TableSourceError) and is_transient_io(exc)) or isinstance(exc, duckdb.IOException)
+
+
+@contextlib.contextmanager
+def table_failures(name: str) -> Iterator[None]:
+    """Every failure of a table step as a ``dg.Failure`` that the retry policy retries only when it is transient.
+
+    A source that does not fit its config (missing columns, a changed schema, a bad query, a refused login)
+    will fail the same way in two seconds: it fails the step at once. An interrupt stops the run.
+    """
+    try:
+        with interrupts_stop_the_run():
+            yield
+    except dg.Failure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - classified, then re-raised as the step's failure
+        transient = is_transient(exc)
+        message = str(exc) if isinstance(exc, TableSourceError) else f"{type(exc).__name__}: {exc}"
+        raise dg.Failure(description=message, metadata={"table": name, "transient": transient}, allow_retries=transient) from exc
+
+
 def build_table_asset(spec: TableSource, base_dir: Path) -> dg.AssetsDefinition:
     """The asset of one table source (its SQL connection, if any, bound from ``dsn_env`` with ``dg.EnvVar``)."""
     key = table_key(spec.name)
     resource_defs: dict[str, object] = {}
     static: dict[str, dg.RawMetadataValue] = {"source_kind": spec.kind, "duckdb_table": f"tables.{spec.name}"}
-    if spec.kind == "csv":
+    if spec.kind in ("csv", "parquet", "jsonl"):
         static["source_path"] = csv_pattern(spec, base_dir)
-        what = f"the CSV rows of {spec.path}"
+        what = f"the {dict(csv='CSV', parquet='Parquet', jsonl='JSON Lines')[spec.kind]} rows of {spec.path}"
     else:
         resource_defs[source_resource_key(spec.name)] = PostgresTableSource(dsn=dg.EnvVar(spec.dsn_env or ""))
         static["dsn_env"] = spec.dsn_env or ""
@@ -211,8 +249,9 @@ def build_table_asset(spec: TableSource, base_dir: Path) -> dg.AssetsDefinition:
     @dg.asset(
         key=key,
         group_name=GROUP,
-        kinds={"csv" if spec.kind == "csv" else "postgres", "polars", "duckdb"},
+        kinds={KINDS[spec.kind], "polars", "duckdb"},
         pool="duckdb",
+        retry_policy=TABLE_RETRY,
         description=f"Table source {spec.name}: {what}, {grain}, {layout}.",
         metadata=static,
         required_resource_keys={"lake", "duckdb", *resource_defs},
@@ -223,7 +262,8 @@ def build_table_asset(spec: TableSource, base_dir: Path) -> dg.AssetsDefinition:
         ],
     )
     def _table(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        return materialise_table(context, spec, base_dir)
+        with table_failures(spec.name):
+            return materialise_table(context, spec, base_dir)
 
     return _table
 

@@ -1,8 +1,11 @@
-"""Reading table sources into Polars: CSV files (with their file and line per row) and PostgreSQL in batches.
+"""Reading table sources into Polars: CSV, Parquet and JSON Lines files (with their file and line or row per
+row) and PostgreSQL in batches.
 
 No Dagster here. CSV rows come out as strings (typing is the staging's job, so a bad value quarantines its
-row instead of failing the read); whole-file problems (not UTF-8, wrong delimiter, missing columns) raise
-:class:`TableSourceError` naming the file and line.
+row instead of failing the read); Parquet and JSON Lines keep their own types (nested values as JSON text).
+Whole-file problems (not UTF-8, wrong delimiter, missing columns, a line that is no JSON object) raise
+:class:`TableSourceError` naming the file and line; storage and connection failures that may heal on a retry
+raise :class:`TransientSourceError`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +34,18 @@ class TableSourceError(Exception):
     """A source cannot be read as configured; the message names the file (and line) or the table, never a DSN."""
 
 
+class TransientSourceError(TableSourceError):
+    """Storage or the database failed in a way that may heal (a reset connection, a timeout, a 5xx from S3): retried."""
+
+
+FILE_SUFFIXES = {"csv": (".csv",), "parquet": (".parquet", ".pq"), "jsonl": (".jsonl", ".ndjson")}
+
+
+def is_transient_io(exc: BaseException) -> bool:
+    """An I/O error worth a retry: a network or storage hiccup, not a refused permission or a wrong kind of path."""
+    return isinstance(exc, OSError) and not isinstance(exc, (PermissionError, IsADirectoryError, NotADirectoryError))
+
+
 @dataclass
 class SourceRead:
     """Rows of one read: the source's columns plus provenance, and what the read measured."""
@@ -43,23 +59,57 @@ class SourceRead:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-def csv_files(pattern: str) -> list[Path | str]:
-    """The files of a path or glob, sorted; a pattern that matches nothing is an error, not an empty table.
+def source_files(pattern: str, suffixes: Sequence[str]) -> list[Path | str]:
+    """The files of a path, folder or glob, sorted; a pattern that matches nothing is an error, not an empty table.
 
-    ``s3://bucket/key`` (or a glob of keys) is listed through s3fs (the ``s3`` extra); endpoint and credentials
-    come from the standard ``AWS_*`` variables.
+    A folder stands for every file under it ending in one of ``suffixes``. ``s3://bucket/key`` (a key, a prefix
+    or a glob of keys) is listed through s3fs (the ``s3`` extra); endpoint and credentials come from the
+    standard ``AWS_*`` variables.
     """
-    if pattern.startswith("s3://"):
-        import fsspec
+    try:
+        if pattern.startswith("s3://"):
+            import fsspec
 
-        fs, _ = fsspec.core.url_to_fs(pattern)
-        keys = fs.glob(pattern) if glob.has_magic(pattern) else [k for k in [pattern.removeprefix("s3://")] if fs.isfile(k)]
-        matches: list[Path | str] = sorted(f"s3://{k}" for k in keys)
-    else:
-        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+            fs, _ = fsspec.core.url_to_fs(pattern)
+            key = pattern.removeprefix("s3://")
+            if glob.has_magic(pattern):
+                keys = [k for k in fs.glob(pattern) if fs.isfile(k)]
+            elif fs.isfile(key):
+                keys = [key]
+            else:  # a prefix: the objects under it with the kind's suffix
+                keys = [k for k in fs.find(key.rstrip("/") + "/") if k.endswith(tuple(suffixes))]
+            matches: list[Path | str] = sorted(f"s3://{k}" for k in keys)
+        elif Path(pattern).is_dir():
+            matches = sorted(p for p in Path(pattern).rglob("*") if p.is_file() and p.name.endswith(tuple(suffixes)))
+        else:
+            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    except OSError as exc:
+        if is_transient_io(exc):
+            raise TransientSourceError(f"{pattern}: listing the files failed: {type(exc).__name__}: {exc}") from exc
+        raise TableSourceError(f"{pattern}: listing the files failed: {type(exc).__name__}: {exc}") from exc
     if not matches:
-        raise TableSourceError(f"{pattern}: no file matches this path")
+        raise TableSourceError(f"{pattern}: no file matches this path (a folder must hold {' or '.join(f'*{s}' for s in suffixes)} files)")
     return matches
+
+
+def csv_files(pattern: str) -> list[Path | str]:
+    """The CSV files of a path, folder or glob (see :func:`source_files`)."""
+    return source_files(pattern, FILE_SUFFIXES["csv"])
+
+
+def read_bytes(path: Path | str) -> bytes:
+    """A whole file, local or ``s3://``; a storage failure that may heal is a :class:`TransientSourceError`."""
+    try:
+        if isinstance(path, str):  # s3://: the object's bytes, read once like a local file's
+            import fsspec
+
+            with fsspec.open(path, "rb") as handle:
+                return handle.read()
+        return path.read_bytes()
+    except OSError as exc:
+        if is_transient_io(exc):
+            raise TransientSourceError(f"{path}: reading failed: {type(exc).__name__}: {exc}") from exc
+        raise TableSourceError(f"{path}: reading failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -151,13 +201,7 @@ def read_csv_file(path: Path | str, expected: Sequence[str], delimiter: str, kee
     Not ``pl.read_csv``: it fills a short row with nulls without a word and cannot say which line a row came
     from; splitting the lines ourselves (the csv module when the file has quotes) gives both.
     """
-    if isinstance(path, str):  # s3://: the object's bytes, read once like a local file's
-        import fsspec
-
-        with fsspec.open(path, "rb") as handle:
-            data = handle.read()
-    else:
-        data = path.read_bytes()
+    data = read_bytes(path)
     size = len(data)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
@@ -186,6 +230,107 @@ def read_csv_source(pattern: str, expected: Sequence[str], delimiter: str, keep:
         else:
             reads.append(read_csv_file(path, expected, delimiter, keep))
     frame = pl.concat([r.frame for r in reads], how="vertical")
+    return SourceRead(
+        frame,
+        reads[0].header_columns if keep is None else list(keep),
+        files=len(reads),
+        bytes_read=sum(r.bytes_read for r in reads),
+        blank_lines=sum(r.blank_lines for r in reads),
+        ignored_columns=sorted({c for r in reads for c in r.ignored_columns}),
+    )
+
+
+# ------------------------------------------------------------------------------------- Parquet and JSON Lines
+def _flat(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A column as staged: nested values (structs, lists) become their JSON text; everything else is kept."""
+    if isinstance(dtype, (pl.Struct, pl.List, pl.Array)):
+        prefix = "{" + json.dumps(name) + ":"
+        encoded = pl.struct(name).struct.json_encode().str.strip_prefix(prefix).str.strip_suffix("}")
+        return pl.when(pl.col(name).is_not_null()).then(encoded).alias(name)
+    return pl.col(name)
+
+
+def _typed_file(
+    path: Path | str, frame: pl.DataFrame, expected: Sequence[str], keep: Sequence[str] | None, position: pl.Expr | pl.Series, size: int, blank: int = 0
+) -> SourceRead:
+    header = list(frame.columns)
+    missing = [c for c in expected if c not in header]
+    if missing:
+        raise TableSourceError(f"{path}: missing required columns {', '.join(missing)} (the file has {', '.join(header) or 'no column'})")
+    taken = header if keep is None else list(keep)
+    rows = frame.select(*(_flat(c, frame.schema[c]) for c in taken), pl.lit(str(path), dtype=pl.String).alias(SOURCE_FILE), position)
+    return SourceRead(rows, header, files=1, bytes_read=size, blank_lines=blank, ignored_columns=[h for h in header if h not in taken])
+
+
+def read_parquet_file(path: Path | str, expected: Sequence[str], keep: Sequence[str] | None) -> SourceRead:
+    """One Parquet file with its own column types, ``source_file`` and ``source_row`` (1-based, in file order)."""
+    data = read_bytes(path)
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - polars raises several kinds for a damaged file
+        raise TableSourceError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {str(exc)[:200]})") from None
+    return _typed_file(path, frame, expected, keep, pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(SOURCE_ROW), len(data))
+
+
+def _first_bad_line(path: Path | str, lines: pl.DataFrame) -> TableSourceError | None:
+    """The first line that is not one JSON object (only looked for once the whole read failed)."""
+    for number, line in lines.iter_rows():
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return TableSourceError(f"{path}, line {number}: not JSON ({exc.msg} at column {exc.colno}): {line[:80]!r}")
+        if not isinstance(value, dict):
+            return TableSourceError(f"{path}, line {number}: expected one JSON object per line, found {type(value).__name__}: {line[:80]!r}")
+    return None
+
+
+def read_jsonl_file(path: Path | str, expected: Sequence[str], keep: Sequence[str] | None) -> SourceRead:
+    """One JSON Lines file (one object per line; blank lines skipped and counted) with ``source_file`` and ``source_line``.
+
+    Keys missing from a line are nulls; a key whose values mix types (``1`` and ``"x"``) is read as text, so a
+    declared type quarantines the rows it does not fit instead of failing the file.
+    """
+    data = read_bytes(path)
+    size = len(data)
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    text = _decode(path, data)
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    lines = pl.DataFrame({"line": pl.Series("line", parts, dtype=pl.String).str.strip_suffix("\r")}).with_row_index(SOURCE_LINE, offset=1)
+    filled = lines.filter(pl.col("line").str.strip_chars().str.len_chars() > 0).select(pl.col(SOURCE_LINE).cast(pl.Int64), "line")
+    blank = lines.height - filled.height
+    try:
+        frame = pl.read_ndjson(io.StringIO("\n".join(filled["line"].to_list())), infer_schema_length=None) if filled.height else pl.DataFrame()
+    except Exception as exc:  # noqa: BLE001 - then name the line
+        raise _first_bad_line(path, filled) or TableSourceError(f"{path}: not JSON Lines ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if frame.height != filled.height:  # pragma: no cover - one object per non-blank line
+        raise TableSourceError(f"{path}: {filled.height} lines gave {frame.height} rows")
+    return _typed_file(path, frame, expected, keep, filled[SOURCE_LINE], size, blank)
+
+
+_FILE_READERS = {"parquet": read_parquet_file, "jsonl": read_jsonl_file}
+
+
+def read_file_source(kind: str, pattern: str, expected: Sequence[str], keep: Sequence[str] | None) -> SourceRead:
+    """Every Parquet or JSON Lines file of a path, folder or glob (the first file's columns decide when ``keep`` is None).
+
+    Columns whose types differ between files are brought to a common type (an int and a float column: float;
+    anything and text: text); types that have none fail the read naming the files.
+    """
+    reader = _FILE_READERS[kind]
+    reads: list[SourceRead] = []
+    for path in source_files(pattern, FILE_SUFFIXES[kind]):
+        if keep is None and reads:
+            first = reads[0].header_columns
+            reads.append(reader(path, [*expected, *(c for c in first if c not in expected)], first))
+        else:
+            reads.append(reader(path, expected, keep))
+    try:
+        frame = pl.concat([r.frame for r in reads], how="vertical_relaxed")
+    except Exception as exc:  # noqa: BLE001 - polars' SchemaError names the column, not the files
+        raise TableSourceError(f"{pattern}: the files' columns have types with no common type ({type(exc).__name__}: {str(exc)[:200]})") from None
     return SourceRead(
         frame,
         reads[0].header_columns if keep is None else list(keep),
@@ -230,6 +375,17 @@ def _storage(batch: Any) -> Any:
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
+_PERMANENT_SQLSTATES = ("28000", "28P01", "3D000")  # refused login, wrong password, no such database
+
+
+def _transient_database_error(exc: BaseException) -> bool:
+    """A lost or refused connection, a timeout, a server shutting down: DB-API ``OperationalError`` (ADBC and
+    psycopg alike) or an I/O error. A bad query, a missing table or a type error are not retried."""
+    if getattr(exc, "sqlstate", None) in _PERMANENT_SQLSTATES:
+        return False
+    return type(exc).__name__ in ("OperationalError", "InterfaceError") or is_transient_io(exc)
+
+
 def read_postgres(dsn: str, query: str, batch_bytes: int, what: str) -> SourceRead:
     """A query's rows through ADBC (binary COPY, streamed as Arrow batches of about ``batch_bytes``).
 
@@ -250,7 +406,8 @@ def read_postgres(dsn: str, query: str, batch_bytes: int, what: str) -> SourceRe
                 size += batch.nbytes
                 frames.append(pl.from_arrow(_storage(batch)))
     except Exception as exc:  # noqa: BLE001 - any driver error, reported without the DSN
-        raise TableSourceError(f"table {what}: reading PostgreSQL failed: {_redact(str(exc), dsn)}") from None
+        error = TransientSourceError if _transient_database_error(exc) else TableSourceError
+        raise error(f"table {what}: reading PostgreSQL failed: {_redact(str(exc), dsn)}") from None
     if frames:
         frame = pl.concat(frames, how="vertical_relaxed")
     else:
