@@ -533,6 +533,12 @@ def _materialise_ranges(args: argparse.Namespace, *, replay: bool) -> int:
         raise CliError(str(exc)) from None
     # The runs read the sources config: a missing or invalid one fails now, before any request is sent.
     load_sources()
+    from gh_assets.github.partitions import OutsidePartitions, check_in_partitions
+
+    try:
+        check_in_partitions(start)
+    except OutsidePartitions as exc:
+        raise CliError(f"--start {exc}") from None
     repos = _repos_of(args)
     instance = _instance(None if os.environ.get("DAGSTER_HOME") else DEMO_DAGSTER_HOME)
     verb = "Replaying" if replay else "Ingesting"

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# Day partitions start at the earliest `start` of the sources config read when gh_assets is imported (./sources.yaml
+# here, 2025); tests write their own configs with earlier days, so the suite's partitions start earlier (set
+# before any gh_assets import). Subprocesses inherit it; a test of the config-derived start removes it.
+os.environ.setdefault("GH_ASSETS_PARTITIONS_START", "2015-01-01")
+
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
+from gh_assets.config import SourcesConfig, config_path, load_sources
+
 REPOS_PARTITION = "github_repos"
-# The earliest day any repository can be backfilled from; a repo's own start comes from the sources config.
-FIRST_DAY = "2020-01-01"
+DEFAULT_FIRST_DAY = date(2020, 1, 1)  # without a sources config
+# An earlier first day than the config's (a deployment that wants room to backfill, the test suite); never later.
+FIRST_DAY_ENV = "GH_ASSETS_PARTITIONS_START"
+
+
+def earliest_start(sources: SourcesConfig) -> date:
+    """The earliest ``start`` of the config: ``github.start`` and every repository's and org's own."""
+    gh = sources.github
+    return min([gh.start, *(r.start for r in gh.repos if r.start), *(o.start for o in gh.orgs if o.start)])
+
+
+def first_day(path: str | None = None) -> date:
+    """The first day partition: the earliest ``start`` in the sources config (read when the definitions load,
+    so a repository's history before it needs the config changed and the code location reloaded)."""
+    file = config_path(path)
+    days = [earliest_start(load_sources(file))] if file.exists() else []
+    if override := os.environ.get(FIRST_DAY_ENV):
+        days.append(date.fromisoformat(override))
+    return min(days) if days else DEFAULT_FIRST_DAY
+
+
+class OutsidePartitions(ValueError):
+    """A requested range starts before the first partition; the message names the config to change."""
+
+
+def check_in_partitions(start: date) -> None:
+    """Refuse a range that starts before the first partition, naming the config that sets it."""
+    if start < FIRST_DAY:
+        raise OutsidePartitions(
+            f"{start} is before the first partition day {FIRST_DAY} (the earliest `start` in {config_path()}): "
+            "set an earlier github start (or a repository's own start) there, then reload the code location"
+        )
+
+
+FIRST_DAY = first_day()
 
 repo_partitions = dg.DynamicPartitionsDefinition(name=REPOS_PARTITION)
 # end_offset=1 includes today, so incremental runs can land today's changes.
-day_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1, timezone="UTC")
+day_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY.isoformat(), end_offset=1, timezone="UTC")
 repo_day_partitions = dg.MultiPartitionsDefinition({"repo": repo_partitions, "date": day_partitions})
 
 
@@ -52,7 +88,7 @@ def day_bounds(days: Sequence[date]) -> tuple[datetime, datetime]:
 
 
 # Commits are kept per month: a month of history is one request per 100 commits, and commits never change.
-month_partitions = dg.MonthlyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1, timezone="UTC")
+month_partitions = dg.MonthlyPartitionsDefinition(start_date=FIRST_DAY.replace(day=1).isoformat(), end_offset=1, timezone="UTC")
 repo_month_partitions = dg.MultiPartitionsDefinition({"repo": repo_partitions, "month": month_partitions})
 
 
