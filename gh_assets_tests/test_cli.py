@@ -35,8 +35,10 @@ def test_demo_materialises_everything_and_prints_a_summary(workdir: Path) -> Non
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     # per repository: 7 checks on github/issues, 2 on each other staged entity (3 on reviews and pr_files: their counts),
-    # 1 on each mart (2 on issues, pull requests and commits: their completeness against GitHub); 4 feature tables
-    assert "Checks: 60 passed, 0 warned, 0 failed" in out
+    # 1 on each mart (2 on issues, pull requests and commits: their completeness against GitHub); 4 feature tables;
+    # 17 on the six analytics marts (keys, reconciliation with their source marts, durations where they have some)
+    assert "Checks: 77 passed, 0 warned, 0 failed" in out
+    assert "marts/pr_lead_times        3 passed   0 warned   0 failed" in out
     assert "features/contributor       1 passed   0 warned   0 failed" in out
     assert "github/issues             14 passed   0 warned   0 failed" in out
     assert "github/pull_requests       4 passed   0 warned   0 failed" in out

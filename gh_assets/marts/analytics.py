@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from gh_assets.marts.checks import analytics_check_specs, analytics_checks
 from gh_assets.marts.lineage import analytics_deps
 from gh_assets.marts.sql import run_sql
 from gh_assets.metadata import duckdb_table
@@ -27,7 +28,7 @@ ANALYTICS = (
 ANALYTICS_KEYS = [dg.AssetKey(["marts", name]) for name, _ in ANALYTICS]
 BASE_TABLES = ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits")
 
-# Eager, but not held back by upstream partitions that were never loaded (every repo x day of 2020 onwards
+# Eager, but not held back by upstream partitions that were never loaded (every repo x day from the config's first start
 # is a partition; most will never exist). The analytics are rebuilt from whatever the marts hold.
 AUTOMATION = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
@@ -39,6 +40,7 @@ AUTOMATION = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_
         )
         for key, (name, description) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True)
     ],
+    check_specs=[spec for key, (name, _) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True) for spec in analytics_check_specs(name, key)],
     pool="duckdb",
     can_subset=False,
 )
@@ -57,9 +59,12 @@ def analytics_marts(duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
             con.execute("ROLLBACK")
             raise
         tables = {name: duckdb_table(con, f"marts.{name}") for name, _ in ANALYTICS}
+        checks = {name: analytics_checks(con, name, key) for key, (name, _) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True)}
     seconds = round(time.monotonic() - started, 3)
     for key, (name, _) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True):
-        yield dg.MaterializeResult(asset_key=key, metadata={**tables[name], "rows": tables[name]["dagster/row_count"], "duration_seconds": seconds})
+        yield dg.MaterializeResult(
+            asset_key=key, metadata={**tables[name], "rows": tables[name]["dagster/row_count"], "duration_seconds": seconds}, check_results=checks[name]
+        )
 
 
 analytics_automation_sensor = dg.AutomationConditionSensorDefinition(
