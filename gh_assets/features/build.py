@@ -70,6 +70,8 @@ def sql_params(config: FeaturesConfig) -> dict[str, object]:
         "daily": config.snapshots.mode == "daily",
         "dates": list(config.snapshots.dates),
         "bug_labels": [b.lower() for b in config.bug_labels],
+        "in_progress_labels": [b.lower() for b in config.in_progress_labels],
+        "blocked_labels": [b.lower() for b in config.blocked_labels],
         "priority_labels": list(labels),
         "priority_weights": list(labels.values()),
     }

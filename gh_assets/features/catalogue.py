@@ -71,6 +71,17 @@ FEATURES: tuple[Feature, ...] = (
     Feature(_C, "experience_days", "days since their first contribution (issue, PR, review, commit or comment)"),
     Feature(_C, "open_assigned_issues", "issues assigned to them that are open at the event time"),
     Feature(_C, "open_assigned_prs", "pull requests assigned to them that are open at the event time"),
+    Feature(_C, "open_assigned_in_progress", "issues and PRs assigned to them, open at the event time, carrying an in_progress_labels label"),
+    Feature(_C, "open_assigned_blocked", "issues and PRs assigned to them, open at the event time, carrying a blocked_labels label"),
+    # contributor: effort proxies, over their PRs opened in the window (0 without one)
+    Feature(_C, "avg_pr_size", "mean lines changed (additions + deletions over its files) of their PRs opened in the window", True, normalisation="percent_rank"),
+    Feature(_C, "avg_files_touched", "mean files changed by their PRs opened in the window", True),
+    Feature(
+        _C,
+        "avg_review_rounds",
+        "mean review rounds of their PRs opened in the window: distinct commits reviewed by someone else, reviews submitted by the event time",
+        True,
+    ),
     Feature(_C, "top_extensions", "up to 3 file extensions most touched by their PRs opened so far (by PRs, then lines)", normalisation="none", missing="keep", kind="list"),
     Feature(_C, "top_directories", "up to 3 top-level directories most touched by their PRs opened so far", normalisation="none", missing="keep", kind="list"),
     # issue
@@ -112,6 +123,9 @@ FEATURES: tuple[Feature, ...] = (
         missing="median",
     ),
     Feature(_R, "experience_spread", "population stddev of experience_days of the contributors active in the window", True),
+    Feature(_R, "experience_avg", "mean experience_days of the contributors active in the window", True),
+    Feature(_R, "experience_min", "least experience_days among the contributors active in the window (the newest)", True),
+    Feature(_R, "experience_max", "greatest experience_days among the contributors active in the window (the longest-standing)", True),
     Feature(
         _R,
         "collaboration_score",

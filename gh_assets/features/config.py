@@ -52,6 +52,9 @@ class FeaturesConfig(BaseModel):
         default_factory=lambda: {"priority/critical": 1.0, "priority/high": 0.75, "priority/medium": 0.5, "priority/low": 0.25}
     )
     bug_labels: Annotated[list[str], Field(min_length=1)] = Field(default_factory=lambda: ["bug"])
+    # labels (whole name, case-insensitive) that mark an item in progress / blocked (contributor workload)
+    in_progress_labels: list[str] = Field(default_factory=lambda: ["in progress", "in-progress", "status: in progress", "wip"])
+    blocked_labels: list[str] = Field(default_factory=lambda: ["blocked", "status: blocked"])
     # per feature, '<entity>.<feature>' (windowed features: the name without the window suffix)
     normalisation: dict[str, Normalisation] = Field(default_factory=dict)
     missing: dict[str, Missing] = Field(default_factory=dict)

@@ -50,6 +50,28 @@ velocity_close AS (
      AND a.closed_at > gw.window_start AND a.closed_at <= gw.event_timestamp
     GROUP BY ALL
 ),
+-- effort proxies: size and files of a PR as last seen (marts.pr_files keeps its newest capture); review rounds
+-- at the event time (distinct commits reviewed by someone other than the author, submitted by then)
+pr_effort AS (
+    SELECT p.repository, p.number, p.user_login, p.created_at,
+           coalesce(sum(f.additions + f.deletions), 0) AS size, count(f.filename) AS files
+    FROM marts.pull_requests p LEFT JOIN marts.pr_files f ON f.repository = p.repository AND f.pull_number = p.number
+    WHERE p.user_login IS NOT NULL GROUP BY ALL
+),
+pr_windowed AS (
+    SELECT gw.repository, gw.login, gw.event_timestamp, gw.window_days, e.number,
+           any_value(e.size) AS size, any_value(e.files) AS files, count(DISTINCT r.commit_id) AS rounds
+    FROM gw JOIN pr_effort e
+      ON e.repository = gw.repository AND e.user_login = gw.login AND e.created_at > gw.window_start AND e.created_at <= gw.event_timestamp
+    LEFT JOIN marts.reviews r
+      ON r.repository = e.repository AND r.pull_number = e.number AND r.user_login IS DISTINCT FROM e.user_login AND r.submitted_at <= gw.event_timestamp
+    GROUP BY gw.repository, gw.login, gw.event_timestamp, gw.window_days, e.number
+),
+effort AS (
+    SELECT repository, login, event_timestamp, window_days,
+           avg(size) AS avg_pr_size, avg(files) AS avg_files_touched, avg(rounds) AS avg_review_rounds
+    FROM pr_windowed GROUP BY ALL
+),
 co AS (
     SELECT gw.repository, gw.login, gw.event_timestamp, gw.window_days, count(DISTINCT r.user_login) AS co_reviewers
     FROM gw
@@ -58,17 +80,21 @@ co AS (
      AND r.submitted_at > gw.window_start AND r.submitted_at <= gw.event_timestamp
     GROUP BY ALL
 )
-SELECT c.*, vm.median_hours_to_merge, vc.median_hours_to_close, coalesce(co.co_reviewers, 0) AS co_reviewers, vm.bug_followup_share
+SELECT c.*, vm.median_hours_to_merge, vc.median_hours_to_close, coalesce(co.co_reviewers, 0) AS co_reviewers, vm.bug_followup_share,
+       ef.avg_pr_size, ef.avg_files_touched, ef.avg_review_rounds
 FROM counts c
 LEFT JOIN velocity_merge vm USING (repository, login, event_timestamp, window_days)
 LEFT JOIN velocity_close vc USING (repository, login, event_timestamp, window_days)
-LEFT JOIN co USING (repository, login, event_timestamp, window_days);
+LEFT JOIN co USING (repository, login, event_timestamp, window_days)
+LEFT JOIN effort ef USING (repository, login, event_timestamp, window_days);
 
 CREATE OR REPLACE TEMP TABLE contributor_static AS
 WITH workload AS (
     SELECT g.repository, g.login, g.event_timestamp,
            count(*) FILTER (WHERE NOT a.is_pull_request) AS open_assigned_issues,
-           count(*) FILTER (WHERE a.is_pull_request) AS open_assigned_prs
+           count(*) FILTER (WHERE a.is_pull_request) AS open_assigned_prs,
+           count(*) FILTER (WHERE len(list_intersect(a.labels_lower, $in_progress_labels::VARCHAR[])) > 0) AS open_assigned_in_progress,
+           count(*) FILTER (WHERE len(list_intersect(a.labels_lower, $blocked_labels::VARCHAR[])) > 0) AS open_assigned_blocked
     FROM contributor_grid g JOIN issue_assignees a
       ON a.repository = g.repository AND a.login = g.login AND a.created_at <= g.event_timestamp
      AND (a.closed_at IS NULL OR a.closed_at > g.event_timestamp)
@@ -96,6 +122,8 @@ SELECT g.repository, g.login, g.event_timestamp,
        (epoch(g.event_timestamp) - epoch(g.first_at)) / 86400.0 AS experience_days,
        coalesce(w.open_assigned_issues, 0) AS open_assigned_issues,
        coalesce(w.open_assigned_prs, 0) AS open_assigned_prs,
+       coalesce(w.open_assigned_in_progress, 0) AS open_assigned_in_progress,
+       coalesce(w.open_assigned_blocked, 0) AS open_assigned_blocked,
        te.top_extensions, td.top_directories
 FROM contributor_grid g
 LEFT JOIN workload w USING (repository, login, event_timestamp)

@@ -37,7 +37,8 @@ WITH days AS (
 SELECT DISTINCT repository, day, ((day + 1)::TIMESTAMPTZ - INTERVAL 1 MICROSECOND) AS event_timestamp FROM days;
 
 CREATE OR REPLACE TEMP TABLE issue_assignees AS
-SELECT repository, number, is_pull_request, created_at, closed_at, unnest(assignees) AS login
+SELECT repository, number, is_pull_request, created_at, closed_at, list_transform(coalesce(labels, []), lambda l: lower(l)) AS labels_lower,
+       unnest(assignees) AS login
 FROM marts.issues WHERE len(assignees) > 0;
 
 -- Every distinct #<number> an issue or PR mentions in its title or body (its newest text), not itself.

@@ -20,7 +20,8 @@ team AS (
     -- Gini from the ascending ranks: 2 * sum(i * x_i) / (n * sum x) - (n + 1) / n
     SELECT repository, event_timestamp, window_days, count(*) AS active_contributors,
            2.0 * sum(rk * n) / (count(*) * sum(n)) - (count(*) + 1.0) / count(*) AS activity_gini,
-           stddev_pop(experience_days) AS experience_spread
+           stddev_pop(experience_days) AS experience_spread,
+           avg(experience_days) AS experience_avg, min(experience_days) AS experience_min, max(experience_days) AS experience_max
     FROM ranked GROUP BY ALL
 ),
 merged AS (
@@ -48,7 +49,8 @@ per_pr AS (
 ),
 collab AS (SELECT repository, event_timestamp, window_days, avg(people) AS collaboration_score FROM per_pr GROUP BY ALL)
 SELECT sw.repository, sw.event_timestamp, sw.window_days,
-       coalesce(t.active_contributors, 0) AS active_contributors, t.activity_gini, m.review_coverage, t.experience_spread, c.collaboration_score
+       coalesce(t.active_contributors, 0) AS active_contributors, t.activity_gini, m.review_coverage, t.experience_spread,
+       t.experience_avg, t.experience_min, t.experience_max, c.collaboration_score
 FROM sw
 LEFT JOIN team t USING (repository, event_timestamp, window_days)
 LEFT JOIN merged m USING (repository, event_timestamp, window_days)
