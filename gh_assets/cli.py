@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from gh_assets.emulator import EmulatorConfig
 
 DEMO_DAGSTER_HOME = ".dagster_home"
+# The embedded default instance, copied into a new Dagster home (where Dagster reads it): kept out of the
+# repository root, where Dagster would warn that a dagster.yaml beside DAGSTER_HOME is not used.
+INSTANCE_YAML = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 DEMO_TOKEN = "gh-assets-demo-token"  # accepted by the bundled emulator only
 
 
@@ -54,8 +57,10 @@ def _dagster_home(default_home: str | None) -> Path:
     path = Path(home).resolve()
     path.mkdir(parents=True, exist_ok=True)
     with _home_lock(path):
-        if not (path / "dagster.yaml").exists() and Path("dagster.yaml").exists():
-            shutil.copy("dagster.yaml", path / "dagster.yaml")
+        # A dagster.yaml of your own in the current folder wins; else the project's embedded default instance.
+        source = Path("dagster.yaml") if Path("dagster.yaml").exists() else INSTANCE_YAML
+        if not (path / "dagster.yaml").exists() and source.exists():
+            shutil.copy(source, path / "dagster.yaml")
     return path
 
 
@@ -457,6 +462,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     import subprocess
 
     env = {**os.environ, "DAGSTER_HOME": str(_dagster_home(DEMO_DAGSTER_HOME))}
+    # `dagster dev` on purpose: it needs no dagster-dg-cli (an optional extra; `dg dev` works too), so its
+    # "superseded, use dg dev" notice is the one warning silenced here (a literal prefix of the message).
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), "ignore:Function `dev_command` is superseded"]))
     command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
     # A shell that started us in the background may have left SIGINT ignored; dagster dev needs it to stop.
     restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
