@@ -88,8 +88,9 @@ def column_schema(schema: dg.TableSchema) -> dict[str, Any]:
     return {"dagster/column_schema": dg.MetadataValue.table_schema(schema)}
 
 
-def model_table_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
-    """The columns of a Pandera model as Dagster's ``TableSchema``: name, Polars type, nullability, uniqueness, description."""
+def model_table_schema(model: type[pa.DataFrameModel], descriptions: Mapping[str, str] | None = None) -> dg.TableSchema:
+    """The columns of a Pandera model as Dagster's ``TableSchema``: name, Polars type, nullability, uniqueness,
+    description (the model's, else ``descriptions[name]``: the mart's column comments for the same column)."""
     schema = model.to_schema()
     unique = set(schema.unique or [])
     columns = []
@@ -99,7 +100,7 @@ def model_table_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
             dg.TableColumn(
                 name=name,
                 type=str(column.dtype),
-                description=column.description or None,
+                description=column.description or (descriptions or {}).get(name),
                 constraints=dg.TableColumnConstraints(nullable=bool(column.nullable), unique=bool(column.unique) or unique == {name}, other=checks),
             )
         )

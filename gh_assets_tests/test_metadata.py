@@ -18,6 +18,7 @@ from gh_assets.github.partitions import REPOS_PARTITION, partition_key, range_ta
 from gh_assets.github.schemas import IssueSchema
 from gh_assets.lake import Lake
 from gh_assets.marts.assets import MART_ISSUES, mart_issues
+from gh_assets.marts.sql import column_comments
 from gh_assets.metadata import model_table_schema
 from gh_assets_tests.conftest import DEMO_REPOS, make_resources
 from gh_assets_tests.test_cli import ROOT, run_cli
@@ -46,8 +47,12 @@ def test_range_run_reports_each_partition_its_own_figures(emulator: Emulator, in
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         mart_days = dict(con.execute("SELECT partition_date, count(*) FROM marts.issues GROUP BY 1").fetchall())
         mart_columns = [r[0] for r in con.execute("DESCRIBE marts.issues").fetchall()]
+        mart_comments = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'issues' AND comment IS NOT NULL").fetchall())
     assert mart_days and sum(mart_days.values()) == sum(1 for i in emulator.issues(REPO) if DAYS[0].isoformat() <= i["updated_at"][:10] <= DAYS[-1].isoformat())
-    assert [c.name for c in latest(instance, MART_ISSUES, DAYS[0])["dagster/column_schema"].columns] == mart_columns
+    mart_schema = latest(instance, MART_ISSUES, DAYS[0])["dagster/column_schema"]
+    assert [c.name for c in mart_schema.columns] == mart_columns
+    # descriptions from the CREATE TABLE's comments, written as COMMENT ON COLUMN (the duckdb CLI shows them)
+    assert {c.name: c.description for c in mart_schema.columns}["state"] == mart_comments["state"] == "open | closed"
     per_day = {day: pl.read_parquet(lake.parquet_path("staged", "issues", REPO, day)).height for day in DAYS}
     expected = {day: sum(1 for i in emulator.issues(REPO) if i["updated_at"][:10] == day.isoformat()) for day in DAYS}
     assert per_day == expected and len(set(per_day.values())) > 1  # days that differ, so a run total would show
@@ -83,7 +88,8 @@ def test_staged_column_schema_is_the_pandera_model(emulator: Emulator, instance:
     schema = latest(instance, ISSUES, DAYS[0])["dagster/column_schema"]
     staged = pl.read_parquet(Lake(tmp_path / "lake").parquet_path("staged", "issues", REPO, DAYS[0]))
     assert [c.name for c in schema.columns] == staged.columns == list(IssueSchema.to_schema().columns)
-    assert schema == model_table_schema(IssueSchema)
+    assert schema == model_table_schema(IssueSchema, column_comments("issues_create"))
+    assert {c.name: c.description for c in schema.columns}["number"] == "the #number within the repository"  # the mart's comment
 
 
 @pytest.mark.slow

@@ -27,6 +27,7 @@ from gh_assets.github.transform import (
     split_valid,
 )
 from gh_assets.lake import Lake, parse_utc_iso
+from gh_assets.marts.sql import column_comments
 from gh_assets.metadata import add_partition_metadata, column_schema, lake_uri, model_table_schema, row_count, run_totals, uri
 from gh_assets.resources import LakeResource
 
@@ -295,7 +296,7 @@ def issues(context: dg.AssetExecutionContext, lake: LakeResource, sources: Sourc
         metadata={
             **run_totals({"rows": totals["staged"], "raw_records": raw_records, "quarantined_rows": totals["quarantined"], "older_versions_dropped": totals["dropped"]}),
             "run_total_duration_seconds": round(time.monotonic() - started, 3),
-            **column_schema(model_table_schema(IssueSchema)),
+            **column_schema(model_table_schema(IssueSchema, column_comments("issues_create"))),
         },
         check_results=results,
     )

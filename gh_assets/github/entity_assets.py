@@ -34,6 +34,7 @@ from gh_assets.github import pr_details
 from gh_assets.github.resources import GitHubResource, SourcesResource
 from gh_assets.github.transform import PageFrames, PageRows, page_rows, page_shared, parse_pool
 from gh_assets.lake import Lake, parse_utc_iso
+from gh_assets.marts.sql import column_comments
 from gh_assets.metadata import add_partition_metadata, column_schema, model_table_schema, run_totals
 from gh_assets.resources import LakeResource
 
@@ -461,7 +462,7 @@ def stage_partitions(
         metadata={
             **run_totals({"rows": totals["staged"], "raw_records": totals["raw"], "quarantined_rows": totals["quarantined"], "older_versions_dropped": totals["dropped"]}),
             "run_total_duration_seconds": round(time.monotonic() - started, 3),
-            **column_schema(model_table_schema(entity.model)),
+            **column_schema(model_table_schema(entity.model, column_comments(f"{entity.name}_create"))),
         },
         check_results=checks,
     )

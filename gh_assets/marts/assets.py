@@ -30,7 +30,7 @@ from gh_assets.github.partitions import (
     repo_month_partitions,
 )
 from gh_assets.github.resources import GitHubResource
-from gh_assets.marts.sql import run_sql, statements
+from gh_assets.marts.sql import column_comments, comment_columns, run_sql, statements
 from gh_assets.metadata import add_partition_metadata, duckdb_table, row_count
 from gh_assets.resources import LakeResource
 
@@ -82,6 +82,7 @@ def build_mart_asset(
         figures: dict[str, dict[str, object]] = {}  # each partition's own rows, on its own event
         with duckdb.get_connection() as con, store.local_reads() as localise:
             run_sql(con, f"{table}_create")
+            comment_columns(con, f"marts.{table}", column_comments(f"{table}_create"))
             for repo in by:
                 files = store.staged_files(table, repo)
                 if not files:
