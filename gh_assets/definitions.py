@@ -21,6 +21,7 @@ def build_defs() -> dg.Definitions:
     from gh_assets.tables.assets import table_assets  # one asset per `tables:` entry of the sources config, read now
 
     from gh_assets.features.assets import FEATURE_ASSETS, features_automation_sensor
+    from gh_assets.features.feast_assets import feast_definitions  # features/feast_* only with the `feast` extra
 
     from gh_assets.publish.assets import publish_assets  # publish/* only when $GH_ASSETS_POSTGRES_DSN is set
     from gh_assets.publish.jobs import publishing_jobs
@@ -29,11 +30,12 @@ def build_defs() -> dg.Definitions:
     publish = bool(publish_assets())
     # The same job names, with the publish assets of their partitioning added when publishing is on.
     daily, commits = publishing_jobs(publish)
+    feast_assets, feast_sensors = feast_definitions()
 
     return dg.Definitions(
         # owners and code references on every asset (gh_assets/metadata.py)
         assets=catalogued(
-            [raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts, *table_assets(), *FEATURE_ASSETS, *publish_assets()]
+            [raw_issue_pages, issues, mart_issues, *RAW_ASSETS, *STAGED_ASSETS, *ENTITY_MARTS, analytics_marts, *table_assets(), *FEATURE_ASSETS, *feast_assets, *publish_assets()]
         ),
         jobs=[issues_job, daily, commits, analytics_job, lake_retention_job],
         sensors=[
@@ -42,6 +44,7 @@ def build_defs() -> dg.Definitions:
             github_commit_changes_sensor.with_updated_jobs([commits]),
             analytics_automation_sensor,
             features_automation_sensor,
+            *feast_sensors,
             *publish_sensors(publish),
         ],
         schedules=[github_catch_up_schedule.with_updated_job(daily), lake_retention_schedule],

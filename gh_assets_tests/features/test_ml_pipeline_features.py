@@ -53,36 +53,41 @@ REVIEWS = [
 ]
 
 
+def write_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """The hand-written marts above in an empty DuckDB database (every mart table created, most left empty)."""
+    for table in ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits"):
+        run_sql(con, f"{table}_create")
+    for n, author, is_pr, created, closed, assignees, labels in ISSUES:
+        con.execute(
+            "INSERT INTO marts.issues (repository, id, number, title, state, is_pull_request, user_login, labels, assignees, comments, created_at, updated_at, closed_at, partition_date) "
+            "VALUES (?, ?, ?, 't', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+            [REPO, 1000 + n, n, "closed" if closed else "open", is_pr, author, labels, assignees, created, closed or created, closed, (closed or created).date()],
+        )
+    for n, author, created, merged in PULLS:
+        con.execute(
+            "INSERT INTO marts.pull_requests (repository, row_key, id, number, title, state, user_login, created_at, updated_at, closed_at, merged_at, is_merged, lead_time_hours, partition_date) "
+            "VALUES (?, ?, ?, ?, 't', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [REPO, f"{REPO}/{n}", 2000 + n, n, "closed" if merged else "open", author, created, merged or created, merged, merged, merged is not None,
+             (merged - created).total_seconds() / 3600 if merged else None, (merged or created).date()],
+        )
+    for n, name, add, delete in FILES:
+        con.execute(
+            "INSERT INTO marts.pr_files (repository, row_key, pull_number, filename, status, additions, deletions, changes, extension, top_directory, partition_date) "
+            "VALUES (?, ?, ?, ?, 'modified', ?, ?, ?, ?, ?, ?)",
+            [REPO, f"{REPO}/{n}/{name}", n, name, add, delete, add + delete, name.rsplit(".", 1)[1], name.split("/")[0] if "/" in name else "(root)", date(2025, 1, 15)],
+        )
+    for i, n, who, commit, submitted in REVIEWS:
+        con.execute(
+            "INSERT INTO marts.reviews (repository, row_key, pull_number, id, user_login, state, submitted_at, commit_id, partition_date) VALUES (?, ?, ?, ?, ?, 'COMMENTED', ?, ?, ?)",
+            [REPO, f"{REPO}/{n}/{i}", n, i, who, submitted, commit, date(2025, 1, 15)],
+        )
+
+
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[pl.DataFrame, pl.DataFrame]]]:
     root = tmp_path_factory.mktemp("ml-features")
     with duckdb.connect(str(root / "warehouse.duckdb")) as con:
-        for table in ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits"):
-            run_sql(con, f"{table}_create")
-        for n, author, is_pr, created, closed, assignees, labels in ISSUES:
-            con.execute(
-                "INSERT INTO marts.issues (repository, id, number, title, state, is_pull_request, user_login, labels, assignees, comments, created_at, updated_at, closed_at, partition_date) "
-                "VALUES (?, ?, ?, 't', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
-                [REPO, 1000 + n, n, "closed" if closed else "open", is_pr, author, labels, assignees, created, closed or created, closed, (closed or created).date()],
-            )
-        for n, author, created, merged in PULLS:
-            con.execute(
-                "INSERT INTO marts.pull_requests (repository, row_key, id, number, title, state, user_login, created_at, updated_at, closed_at, merged_at, is_merged, lead_time_hours, partition_date) "
-                "VALUES (?, ?, ?, ?, 't', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [REPO, f"{REPO}/{n}", 2000 + n, n, "closed" if merged else "open", author, created, merged or created, merged, merged, merged is not None,
-                 (merged - created).total_seconds() / 3600 if merged else None, (merged or created).date()],
-            )
-        for n, name, add, delete in FILES:
-            con.execute(
-                "INSERT INTO marts.pr_files (repository, row_key, pull_number, filename, status, additions, deletions, changes, extension, top_directory, partition_date) "
-                "VALUES (?, ?, ?, ?, 'modified', ?, ?, ?, ?, ?, ?)",
-                [REPO, f"{REPO}/{n}/{name}", n, name, add, delete, add + delete, name.rsplit(".", 1)[1], name.split("/")[0] if "/" in name else "(root)", date(2025, 1, 15)],
-            )
-        for i, n, who, commit, submitted in REVIEWS:
-            con.execute(
-                "INSERT INTO marts.reviews (repository, row_key, pull_number, id, user_login, state, submitted_at, commit_id, partition_date) VALUES (?, ?, ?, ?, ?, 'COMMENTED', ?, ?, ?)",
-                [REPO, f"{REPO}/{n}/{i}", n, i, who, submitted, commit, date(2025, 1, 15)],
-            )
+        write_marts(con)
         prepare(con, CONFIG, read_milestone_dues(root / "lake"))
         out = {}
         for entity in ("contributor", "repo"):
