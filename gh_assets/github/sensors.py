@@ -21,7 +21,7 @@ from gh_assets.github import errors
 from gh_assets.github.client import GitHubClient, Response
 from gh_assets.github.jobs import commits_job, daily_job
 from gh_assets.github.orgs import expand
-from gh_assets.github.partitions import REPOS_PARTITION, month_range_tags, range_tags, repo_partitions
+from gh_assets.github.partitions import FIRST_DAY, REPOS_PARTITION, month_range_tags, range_tags, repo_partitions
 from gh_assets.github.repos import RepositoryNotFound, canonical_name, unique_repos
 from gh_assets.github.resources import GitHubResource, SourcesResource
 
@@ -55,13 +55,17 @@ def plan_repo_sync(
         start = config.repo_start(repo)
         if start > end:
             continue
-        months_from = commit_start(config, repo, end)
+        clamped = {}
+        if start < FIRST_DAY:  # the config moved earlier after the definitions loaded: reload the code location for the rest
+            clamped = {"gh_assets/start_before_partitions": f"{start} (config) is before the first partition day {FIRST_DAY}"}
+            start = FIRST_DAY
+        months_from = max(commit_start(config, repo, end), FIRST_DAY.replace(day=1))
         requests += [
             dg.RunRequest(
                 job_name=daily_job.name,
                 # The run key makes a repeated tick harmless: the same repo and start never launch twice.
                 run_key=f"first-load:{repo}:{start.isoformat()}",
-                tags={**range_tags(repo, start, end), "gh_assets/reason": "first-load"},
+                tags={**range_tags(repo, start, end), "gh_assets/reason": "first-load", **clamped},
             ),
             dg.RunRequest(
                 job_name=commits_job.name,

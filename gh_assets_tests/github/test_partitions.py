@@ -47,3 +47,19 @@ def test_a_config_starting_in_2016_ingests_2016(tmp_path: Path) -> None:
     # Before the first partition: one line naming the day, the config and what to do; no traceback.
     assert before.returncode != 0 and "Traceback" not in before.stderr
     assert "--start 2016-02-20 is before the first partition day 2016-03-01" in before.stderr and "sources.yaml" in before.stderr
+
+
+def test_a_first_load_from_before_the_partitions_starts_at_the_first_partition() -> None:
+    from datetime import UTC, datetime
+
+    from gh_assets.config import SourcesConfig
+    from gh_assets.github.partitions import FIRST_DAY
+    from gh_assets.github.sensors import plan_repo_sync
+
+    config = SourcesConfig.model_validate({"github": {"start": "2025-01-01", "repos": [{"name": "a/b", "start": "2001-01-01"}]}})
+    assert FIRST_DAY > date(2001, 1, 1)  # the config changed after the definitions loaded
+    result = plan_repo_sync(config, [], datetime(2025, 3, 1, tzinfo=UTC))
+    daily, monthly = result.run_requests
+    assert daily.tags["dagster/asset_partition_range_start"] == f"{FIRST_DAY}|a/b"
+    assert "2001-01-01 (config) is before the first partition day" in daily.tags["gh_assets/start_before_partitions"]
+    assert monthly.tags["dagster/asset_partition_range_start"] >= f"{FIRST_DAY.replace(day=1)}|a/b"
