@@ -123,6 +123,13 @@ def duckdb_table_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableS
     )
 
 
+def same_name_lineage(columns: Sequence[str], upstream: dg.AssetKey, upstream_columns: Sequence[str]) -> dict[str, Any]:
+    """``dagster/column_lineage`` of a table whose columns are copied from ``upstream``'s columns of the same name."""
+    known = set(upstream_columns)
+    deps = {c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in columns if c in known}
+    return {"dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps)}
+
+
 def duckdb_table(con: duckdb.DuckDBPyConnection, table: str, rows: int | None = None) -> dict[str, Any]:
     """Standard metadata of a DuckDB table: name, columns from the catalog and (given or counted) rows."""
     if rows is None:

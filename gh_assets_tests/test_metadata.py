@@ -49,6 +49,8 @@ def test_range_run_reports_each_partition_its_own_figures(emulator: Emulator, in
         mart_columns = [r[0] for r in con.execute("DESCRIBE marts.issues").fetchall()]
         mart_comments = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'issues' AND comment IS NOT NULL").fetchall())
     assert mart_days and sum(mart_days.values()) == sum(1 for i in emulator.issues(REPO) if DAYS[0].isoformat() <= i["updated_at"][:10] <= DAYS[-1].isoformat())
+    lineage = latest(instance, MART_ISSUES, DAYS[0])["dagster/column_lineage"].deps_by_column
+    assert lineage["title"] == [dg.TableColumnDep(asset_key=ISSUES, column_name="title")] and set(lineage) <= set(mart_columns)
     mart_schema = latest(instance, MART_ISSUES, DAYS[0])["dagster/column_schema"]
     assert [c.name for c in mart_schema.columns] == mart_columns
     # descriptions from the CREATE TABLE's comments, written as COMMENT ON COLUMN (the duckdb CLI shows them)

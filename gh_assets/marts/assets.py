@@ -12,10 +12,12 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandera.polars as pa
 from dagster_duckdb import DuckDBResource
 
 from gh_assets.github.assets import FRESHNESS, ISSUES
-from gh_assets.github.entities import COMMITS, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS
+from gh_assets.github.entities import COMMITS, ENTITIES, ISSUE_COMMENTS, PR_FILES, PULL_REQUESTS, REVIEWS
+from gh_assets.github.schemas import IssueSchema
 from gh_assets.github import errors
 from gh_assets.github.completeness import SOURCES, Completeness, CountSource
 from gh_assets.github.completeness import check as completeness_check
@@ -31,7 +33,7 @@ from gh_assets.github.partitions import (
 )
 from gh_assets.github.resources import GitHubResource
 from gh_assets.marts.sql import column_comments, comment_columns, run_sql, statements
-from gh_assets.metadata import add_partition_metadata, duckdb_table, row_count
+from gh_assets.metadata import add_partition_metadata, duckdb_table, row_count, same_name_lineage
 from gh_assets.resources import LakeResource
 
 MART_ISSUES = dg.AssetKey(["marts", "issues"])
@@ -100,6 +102,8 @@ def build_mart_asset(
                 figures.update(_partition_rows(con, table, repo, by[repo], partition_of))
             (total,) = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()
             standard = duckdb_table(con, f"marts.{table}", total)
+            columns = [c.name for c in standard["dagster/column_schema"].schema.columns]
+            standard.update(same_name_lineage(columns, staged, list(staged_model(table).to_schema().columns)))
             if source is not None and dg.AssetCheckKey(key, complete) in context.selected_asset_check_keys:
                 results.append(_completeness(context, con, github, source, key, complete, by, staged))
         add_partition_metadata(context, figures)
@@ -266,6 +270,11 @@ def _one(name: str, params: dict[str, object]) -> tuple[str, dict[str, object]]:
     """The single statement of ``sql/<name>.sql`` with its parameters, for a query that returns a value."""
     (statement,) = statements(name)
     return statement, params
+
+
+def staged_model(table: str) -> type[pa.DataFrameModel]:
+    """The Pandera model of the staged table a mart is loaded from."""
+    return IssueSchema if table == "issues" else ENTITIES[table].model
 
 
 def _staged(name: str) -> dg.AssetKey:
