@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+import polars as pl
+
+from gh_assets.lake import Lake
 from gh_assets_tests.ui.stack import REPOS, ROOT, DagsterDev, wait_for
 
-UPDATE_ENV = "GH_ASSETS_UPDATE_SCREENSHOTS"  # set to 1 to refresh docs/images/asset-graph.png
+UPDATE_ENV = "GH_ASSETS_UPDATE_SCREENSHOTS"  # set to 1 to refresh docs/images/asset-graph.png and asset-page.png
 CHANGES_SENSOR = "github_issue_changes_sensor"
 ASSETS = ("github/raw_issue_pages", "github/issues", "marts/issues")
 ISSUES_CHECKS = 7
@@ -38,6 +41,17 @@ def _checks(dev: DagsterDev, path: list[str]) -> dict[str, str | None]:
         assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } } }"""
     checks = dev.graphql(query, path=path)["assetNodeOrError"]["assetChecksOrError"]["checks"]
     return {c["name"]: (c["executionForLatestMaterialization"] or {}).get("status") for c in checks}
+
+
+def _partition_row_counts(dev: DagsterDev, path: list[str], partitions: list[str]) -> dict[str, int | None]:
+    """``dagster/row_count`` of each partition's newest materialisation, as the UI's partition view reads it."""
+    query = """query Rows($path: [String!]!, $partitions: [String!]) { assetOrError(assetKey: {path: $path}) { ... on Asset {
+        assetMaterializations(partitions: $partitions) { partition metadataEntries { label ... on IntMetadataEntry { intValue } } } } } }"""
+    out: dict[str, int | None] = {}
+    for event in dev.graphql(query, path=path, partitions=partitions)["assetOrError"]["assetMaterializations"]:
+        rows = next((e["intValue"] for e in event["metadataEntries"] if e["label"] == "dagster/row_count"), None)
+        out.setdefault(event["partition"], rows)  # newest first
+    return out
 
 
 def _sensor_state(dev: DagsterDev, name: str) -> dict[str, Any]:
@@ -155,6 +169,21 @@ def test_operate_from_the_ui(dev: DagsterDev, browser: Any, screenshots: Path) -
         page.goto(f"{dev.url}/assets/github/raw_issue_pages?view=partitions")
         page.get_by_text(re.compile(r"Materialized \(\d+\)")).wait_for()
         page.screenshot(path=screenshots / "partitions.png")
+
+        # 3b. Each backfilled day carries its own row count (not the run's total), and the asset page shows
+        # Dagster's standard metadata: "Row count" and the "Columns" of the Pandera model.
+        step = "asset page"
+        days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+        lake = Lake(dev.data_dir / "lake")
+        staged = {f"{d.isoformat()}|{REPOS[1]}": pl.read_parquet(lake.parquet_path("staged", "issues", REPOS[1], d)).height for d in days}
+        assert _partition_row_counts(dev, ["github", "issues"], list(staged)) == staged
+        page.goto(f"{dev.url}/assets/github/issues")
+        page.get_by_text("Row count", exact=True).first.wait_for()
+        page.get_by_text("Columns", exact=True).first.wait_for()
+        page.get_by_text("partition_date", exact=True).first.wait_for()
+        page.screenshot(path=screenshots / "asset-page.png", full_page=True)
+        if os.environ.get(UPDATE_ENV) == "1":
+            shutil.copy(screenshots / "asset-page.png", ROOT / "docs" / "images" / "asset-page.png")
 
         # 4. The checks of github/issues passed, in the UI and in GraphQL.
         step = "asset checks"
