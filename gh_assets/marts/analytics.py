@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from gh_assets.marts.checks import analytics_check_specs, analytics_checks
-from gh_assets.marts.lineage import analytics_deps
+from gh_assets.marts.lineage import analytics_column_lineage, analytics_deps
 from gh_assets.marts.sql import run_sql
 from gh_assets.metadata import duckdb_table
 
@@ -58,7 +58,7 @@ def analytics_marts(duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        tables = {name: duckdb_table(con, f"marts.{name}") for name, _ in ANALYTICS}
+        tables = {name: {**duckdb_table(con, f"marts.{name}"), "dagster/column_lineage": analytics_column_lineage(con, name)} for name, _ in ANALYTICS}
         checks = {name: analytics_checks(con, name, key) for key, (name, _) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True)}
     seconds = round(time.monotonic() - started, 3)
     for key, (name, _) in zip(ANALYTICS_KEYS, ANALYTICS, strict=True):

@@ -1,4 +1,4 @@
-"""Which tables a SQL file reads, parsed with sqlglot: the exact upstream of the analytics and feature assets.
+"""Which tables (and columns) a SQL file reads, parsed with sqlglot: the exact upstream of the analytics and feature assets.
 
 A statement that creates a table (``CREATE [TEMP] TABLE t AS ...``, ``INSERT INTO t ...``) makes ``t`` stand for
 what it read, so a later read of ``t`` counts as a read of those: a feature table built from the prelude's temp
@@ -11,8 +11,11 @@ import re
 from collections.abc import Iterable
 
 import dagster as dg
+import duckdb
 import sqlglot
 from sqlglot import exp
+from sqlglot.lineage import lineage
+from sqlglot.optimizer.qualify import qualify
 
 from gh_assets.marts.sql import statements
 
@@ -83,3 +86,39 @@ def feature_deps(entity: str) -> list[dg.AssetKey]:
 
 def _resolve(table: str, made_from: dict[str, set[str]]) -> set[str]:
     return made_from.get(table, {table})
+
+
+def column_lineage(create: str, schema: dict[str, dict[str, dict[str, str]]]) -> dict[str, set[tuple[str, str]]]:
+    """For each output column of ``CREATE TABLE ... AS SELECT``, the base ``(table, column)`` pairs it is computed from.
+
+    ``schema`` is ``{schema: {table: {column: type}}}`` of the tables read (to expand ``*``). A column made of no
+    base column (``count(*)``) maps to an empty set; one sqlglot cannot trace is left out.
+    """
+    select = sqlglot.parse_one(_PARAM_RE.sub("NULL", create), read="duckdb").expression
+    qualified = qualify(select, schema=schema, dialect="duckdb")
+    out: dict[str, set[tuple[str, str]]] = {}
+    for column in qualified.named_selects:
+        try:
+            node = lineage(column, qualified, schema=schema, dialect="duckdb")
+        except sqlglot.errors.SqlglotError:
+            continue  # a column sqlglot cannot trace is left out of the lineage; it never fails the asset
+        out[column] = {
+            (_name(n.expression), n.name.rsplit(".", 1)[-1].strip('"')) for n in node.walk() if not n.downstream and isinstance(n.expression, exp.Table)
+        }
+    return out
+
+
+def analytics_column_lineage(con: duckdb.DuckDBPyConnection, name: str) -> dg.TableColumnLineage:
+    """``dagster/column_lineage`` of ``marts.<name>``: each column's source columns in the entity marts."""
+    schema: dict[str, dict[str, dict[str, str]]] = {}
+    for schema_name, table, column, data_type in con.execute(
+        "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'"
+    ).fetchall():
+        schema.setdefault(schema_name, {}).setdefault(table, {})[column] = data_type
+    (create,) = [s for s in statements(f"analytics_{name}") if s.lstrip().upper().startswith("CREATE")]
+    deps = {
+        column: [dg.TableColumnDep(asset_key=key, column_name=source) for table, source in sorted(sources) for key in upstream_of([table])]
+        for column, sources in column_lineage(create, schema).items()
+        if sources
+    }
+    return dg.TableColumnLineage(deps_by_column=deps)

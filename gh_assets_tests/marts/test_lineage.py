@@ -47,3 +47,23 @@ def test_temp_tables_stand_for_what_they_were_made_from() -> None:
     )
     assert made["b"] == {"marts.issues", "marts.reviews"}
     assert made["marts.out"] == {"marts.issues", "marts.reviews", "marts.commits"}
+
+
+def test_analytics_column_lineage_follows_the_sql() -> None:
+    import duckdb
+
+    from gh_assets.marts.lineage import analytics_column_lineage
+    from gh_assets.marts.sql import run_sql
+
+    con = duckdb.connect()
+    for table in ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits"):
+        run_sql(con, f"{table}_create")
+    for name, _ in ANALYTICS:
+        deps = analytics_column_lineage(con, name).deps_by_column
+        assert deps, name
+        assert {d.asset_key.to_user_string() for ds in deps.values() for d in ds} <= _deps(dg.AssetKey(["marts", name])), name
+    lead = analytics_column_lineage(con, "pr_lead_times").deps_by_column
+    assert lead["author"] == [dg.TableColumnDep(asset_key=dg.AssetKey(["marts", "pull_requests"]), column_name="user_login")]
+    assert {(d.asset_key.path[-1], d.column_name) for d in lead["time_to_first_review_hours"]} == {("pull_requests", "created_at"), ("reviews", "submitted_at")}
+    health = analytics_column_lineage(con, "repo_health_daily").deps_by_column  # SELECT *, expanded
+    assert ("issues", "closed_at") in {(d.asset_key.path[-1], d.column_name) for d in health["open_issues_net"]}
