@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from gh_assets.config import ConfigError, SourcesConfig, load_sources, validate_repo_name
 
@@ -32,9 +32,10 @@ if TYPE_CHECKING:
     from gh_assets.emulator import EmulatorConfig
 
 DEMO_DAGSTER_HOME = ".dagster_home"
-# The embedded default instance, copied into a new Dagster home (where Dagster reads it): kept out of the
-# repository root, where Dagster would warn that a dagster.yaml beside DAGSTER_HOME is not used.
-INSTANCE_YAML = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
+# The embedded default instance in the repository root, copied into a new Dagster home (where Dagster reads it).
+INSTANCE_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
+# `dagster dev` started beside that file warns that it is not read (Dagster reads $DAGSTER_HOME's copy): expected.
+_UNREAD_INSTANCE_NOTICE = b"will not be used to configure Dagster unless it is placed in the same folder as DAGSTER_HOME"
 DEMO_TOKEN = "gh-assets-demo-token"  # accepted by the bundled emulator only
 
 
@@ -479,7 +480,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         emulator.start()
         env["GITHUB_API_URL"] = emulator.url
         print(f"GITHUB_API_URL is unset: serving the demo repositories from the GitHub emulator on {emulator.url}", flush=True)
-    process = subprocess.Popen(command, env=env, preexec_fn=restore)
+    process = subprocess.Popen(command, env=env, preexec_fn=restore, stdout=subprocess.PIPE)
+    relay = threading.Thread(target=_relay_output, args=(process.stdout,), name="dagster-dev-output", daemon=True)
+    relay.start()
     # dagster dev shuts down cleanly on SIGINT; pass a SIGTERM on as one so no server is left behind.
     signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGINT))
     try:
@@ -488,8 +491,17 @@ def cmd_dev(args: argparse.Namespace) -> int:
         process.send_signal(signal.SIGINT)
         return process.wait()
     finally:
+        relay.join(timeout=5)
         if emulator is not None:
             emulator.stop()
+
+
+def _relay_output(stream: IO[bytes] | None) -> None:
+    """Pass ``dagster dev``'s log (its stdout) on line by line, all but its notice that ./dagster.yaml is not read."""
+    for line in iter(stream.readline, b"") if stream is not None else []:
+        if _UNREAD_INSTANCE_NOTICE not in line:
+            sys.stdout.buffer.write(line)
+            sys.stdout.buffer.flush()
 
 
 def _repos_of(args: argparse.Namespace) -> list[str]:

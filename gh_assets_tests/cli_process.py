@@ -29,7 +29,7 @@ def cli_env(workdir: Path, api_url: str, **extra: str) -> dict[str, str]:
 
 def prepare(workdir: Path, repo: str) -> None:
     """This project's dagster.yaml (pools at 1, run monitoring) and a one-repository sources config."""
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", workdir / "dagster.yaml")
+    shutil.copy(ROOT / "dagster.yaml", workdir / "dagster.yaml")
     (workdir / "sources.yaml").write_text(f"github:\n  start: 2025-01-01\n  repos: [{repo}]\n")
 
 

@@ -24,7 +24,7 @@ def run_cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProce
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     (tmp_path / "sources.yaml").write_text("github:\n  start: 2025-01-01\n  repos:\n    - demo-org/one\n    - name: demo-org/two\n      start: 2025-01-10\n")
     return tmp_path
 

@@ -103,7 +103,7 @@ print("ok")
 def test_commands_opening_a_fresh_dagster_home_at_once_create_it_once(tmp_path: Path) -> None:
     home, go = tmp_path / "home", tmp_path / "go"
     env = {**cli_env(tmp_path, "http://127.0.0.1:9"), "DAGSTER_HOME": str(home)}
-    (tmp_path / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
+    (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     ready = [tmp_path / f"ready-{n}" for n in range(4)]
     procs = [
         subprocess.Popen([sys.executable, "-c", _OPEN_HOME, str(go), str(r)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -115,4 +115,4 @@ def test_commands_opening_a_fresh_dagster_home_at_once_create_it_once(tmp_path: 
     results = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0 and out.strip() == "ok", err[-3000:]
-    assert (home / "dagster.yaml").read_text() == (ROOT / "deploy" / "dagster.yaml").read_text()
+    assert (home / "dagster.yaml").read_text() == (ROOT / "dagster.yaml").read_text()

@@ -23,7 +23,7 @@ def test_two_processes_load_marts_at_once(tmp_path: Path, monkeypatch: pytest.Mo
         data_dir, home = point_cli_at(monkeypatch, emu.url, tmp_path, REPOS[0], START)
         (tmp_path / "sources.yaml").write_text(f"github:\n  start: {START}\n  repos: [{', '.join(REPOS)}]\n")
         home.mkdir(parents=True)
-        (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "deploy" / "dagster.yaml").read_text())  # pools: duckdb limit 1
+        (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())  # pools: duckdb limit 1
         # The instance's SQLite schema is created once (as `dagster dev` does); two first-time creators race.
         dg.DagsterInstance.from_config(str(home)).dispose()
         command = [sys.executable, "-m", "gh_assets.cli", "ingest", "--start", str(START), "--end", str(END)]

@@ -89,7 +89,7 @@ def test_default_base_dir_is_dagsters(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_project_instance_uses_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "dagster.yaml").write_text((Path(__file__).parents[1] / "deploy" / "dagster.yaml").read_text())
+    (tmp_path / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     for name in (BATCH_ENV, PLANNED_SUBSET_ENV):
         monkeypatch.delenv(name, raising=False)

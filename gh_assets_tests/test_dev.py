@@ -23,7 +23,7 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_dev_loads_the_code_location(tmp_path: Path) -> None:
-    for name in ("workspace.yaml", "sources.yaml"):  # the CLI gives the new home deploy/dagster.yaml
+    for name in ("workspace.yaml", "sources.yaml", "dagster.yaml"):  # as in the repository root
         shutil.copy(ROOT / name, tmp_path / name)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_API_URL", "GITHUB_TOKEN", "GH_ASSETS_CONFIG")}
@@ -59,7 +59,7 @@ def test_dev_loads_the_code_location(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=60)
     assert "serving the demo repositories from the GitHub emulator" in out
     # A clean start-up: the instance config where Dagster reads it, and no BetaWarning flood.
-    assert (tmp_path / "home" / "dagster.yaml").read_text() == (ROOT / "deploy" / "dagster.yaml").read_text()
+    assert (tmp_path / "home" / "dagster.yaml").read_text() == (ROOT / "dagster.yaml").read_text()
     assert "Found a dagster instance configuration value" not in out and "BetaWarning" not in out, out[:3000]
     leftover = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True).stdout.strip()
     assert not leftover, f"dagster processes left running: {leftover}"

@@ -96,7 +96,7 @@ def test_staged_column_schema_is_the_pandera_model(emulator: Emulator, instance:
 
 @pytest.mark.slow
 def test_after_the_demo_every_asset_has_a_row_count_and_tables_their_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     tables = (ROOT / "sources.yaml").read_text().split("\ntables:", 1)[1].replace("demo/data/", f"{ROOT}/demo/data/")
     (tmp_path / "sources.yaml").write_text(f"github:\n  start: 2025-01-01\n  repos: [demo-org/one]\ntables:{tables}")
     proc = run_cli(["demo", "--issues", "60", "--days", "10"], tmp_path)

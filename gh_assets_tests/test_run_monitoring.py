@@ -65,7 +65,7 @@ def test_the_daemons_run_monitoring_fails_dead_runs_with_the_projects_settings()
     import yaml
     from dagster._daemon.monitoring.run_monitoring import execute_run_monitoring_iteration
 
-    settings = yaml.safe_load((Path(__file__).parents[1] / "deploy" / "dagster.yaml").read_text())
+    settings = yaml.safe_load((Path(__file__).parents[1] / "dagster.yaml").read_text())
     overrides = {key: settings[key] for key in ("run_launcher", "run_monitoring")}
     with dg.instance_for_test(overrides=overrides) as instance:
         assert instance.run_monitoring_enabled and instance.run_monitoring_max_resume_run_attempts == 0

@@ -11,7 +11,7 @@ import pytest
 from gh_assets.dagster_warnings import CHOSEN_BETA_APIS
 
 ROOT = Path(__file__).resolve().parents[1]
-INSTANCE_YAML = ROOT / "deploy" / "dagster.yaml" if (ROOT / "deploy" / "dagster.yaml").exists() else ROOT / "dagster.yaml"
+INSTANCE_YAML = ROOT / "dagster.yaml"
 
 
 def test_loading_the_definitions_prints_no_warning() -> None:

@@ -128,7 +128,7 @@ def dagster_dev(base: Path, *, timeout: float = 180) -> Iterator[DagsterDev]:
     home, data_dir, work = base / "home", base / "data", base / "work"
     for folder in (home, data_dir, work):
         folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     # The UI's one-time "join the community" dialog is skipped once per instance; mark it seen up front.
     (home / ".nux").mkdir()
     (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
