@@ -26,6 +26,7 @@ from gh_assets.features.schemas import feature_schema
 from gh_assets.features.store import write_offline
 from gh_assets.marts.lineage import feature_deps
 from gh_assets.marts.sql import run_sql
+from gh_assets.metadata import duckdb_table, row_count
 from gh_assets.resources import LakeResource
 
 MART_TABLES = ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits")
@@ -88,6 +89,8 @@ def _feature_asset(entity: str) -> dg.AssetsDefinition:
                 failure = exc
             if failure is None:
                 publish(con, entity, settings)
+            # the asset page's Row count and Columns: the published table's, else the rows that were refused
+            table_meta = duckdb_table(con, f"features.{entity}", frame.height) if failure is None else row_count(frame.height)
         path = write_offline(frame, data_dir / "features" / entity) if failure is None else None
         keys = ENTITIES[entity].keys
         metadata: dict[str, dg.RawMetadataValue] = {
@@ -99,6 +102,7 @@ def _feature_asset(entity: str) -> dg.AssetsDefinition:
             "config": str(features_config_path(config.config_path)),
             "published": failure is None,
             "duration_seconds": round(time.monotonic() - started, 3),
+            **table_meta,
         }
         if path is not None:
             metadata["path"] = dg.MetadataValue.path(str(path))
