@@ -27,7 +27,7 @@ REPO = "demo-org/alpha"
 START, END = date(2025, 1, 1), date(2025, 1, 20)
 TABLES = ("issues", "pull_requests", "reviews", "pr_files", "issue_comments", "commits")
 ANALYTICS = ("pr_lead_times", "review_turnaround", "issue_response_times", "commit_activity_monthly", "contributor_stats", "repo_health_daily")
-RAW = ("issues", "pulls", "reviews", "pr_files", "issue_comments", "commits")
+RAW = ("issues", "pulls", "reviews", "pr_files", "pr_details", "issue_comments", "commits")  # pr_details: GraphQL pages (empty without a token)
 
 
 @dataclass
