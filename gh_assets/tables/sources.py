@@ -59,6 +59,18 @@ class SourceRead:
     ignored_columns: list[str] = field(default_factory=list)
 
 
+def combined(reads: list[SourceRead], frame: pl.DataFrame, keep: Sequence[str] | None) -> SourceRead:
+    """One read of several files: their concatenated ``frame`` and their counters added up."""
+    return SourceRead(
+        frame,
+        reads[0].header_columns if keep is None else list(keep),
+        files=len(reads),
+        bytes_read=sum(r.bytes_read for r in reads),
+        blank_lines=sum(r.blank_lines for r in reads),
+        ignored_columns=sorted({c for r in reads for c in r.ignored_columns}),
+    )
+
+
 def source_files(pattern: str, suffixes: Sequence[str]) -> list[Path | str]:
     """The files of a path, folder or glob, sorted; a pattern that matches nothing is an error, not an empty table.
 
@@ -230,14 +242,7 @@ def read_csv_source(pattern: str, expected: Sequence[str], delimiter: str, keep:
         else:
             reads.append(read_csv_file(path, expected, delimiter, keep))
     frame = pl.concat([r.frame for r in reads], how="vertical")
-    return SourceRead(
-        frame,
-        reads[0].header_columns if keep is None else list(keep),
-        files=len(reads),
-        bytes_read=sum(r.bytes_read for r in reads),
-        blank_lines=sum(r.blank_lines for r in reads),
-        ignored_columns=sorted({c for r in reads for c in r.ignored_columns}),
-    )
+    return combined(reads, frame, keep)
 
 
 # ------------------------------------------------------------------------------------- Parquet and JSON Lines
@@ -331,14 +336,7 @@ def read_file_source(kind: str, pattern: str, expected: Sequence[str], keep: Seq
         frame = pl.concat([r.frame for r in reads], how="vertical_relaxed")
     except Exception as exc:  # noqa: BLE001 - polars' SchemaError names the column, not the files
         raise TableSourceError(f"{pattern}: the files' columns have types with no common type ({type(exc).__name__}: {str(exc)[:200]})") from None
-    return SourceRead(
-        frame,
-        reads[0].header_columns if keep is None else list(keep),
-        files=len(reads),
-        bytes_read=sum(r.bytes_read for r in reads),
-        blank_lines=sum(r.blank_lines for r in reads),
-        ignored_columns=sorted({c for r in reads for c in r.ignored_columns}),
-    )
+    return combined(reads, frame, keep)
 
 
 # ---------------------------------------------------------------------------------------------- PostgreSQL
