@@ -59,3 +59,18 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+# Every list request takes 0.3 s, so the raw step is still sweeping when the test stops the CLI.
+SLOW_LISTS = {"issues_per_repo": 600, "start": "2025-01-01", "days": 10, "fault_rate": 1.0, "fault_kinds": ("slow",), "slow_seconds": 0.3}
+
+
+def ingest_issues_args(repo: str) -> list[str]:
+    return ["ingest", "--repo", repo, "--start", "2025-01-01", "--end", "2025-01-10", "--entities", "issues"]
+
+
+def start_ingest_mid_raw_step(workdir: Path, api_url: str, repo: str) -> subprocess.Popen[str]:
+    """``gh-assets ingest`` of ``repo``'s issues, returned once its raw step is writing (against a SLOW_LISTS emulator)."""
+    proc = start_cli(ingest_issues_args(repo), workdir, cli_env(workdir, api_url))
+    wait_for(lambda: bool(raw_temporaries(workdir)), proc, what="the raw step to start writing")
+    return proc

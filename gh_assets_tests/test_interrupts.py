@@ -11,7 +11,7 @@ import pytest
 
 from gh_assets.emulator import Emulator, EmulatorConfig
 from gh_assets.interrupts import interrupts_stop_the_run
-from gh_assets_tests.cli_process import cli_env, prepare, raw_temporaries, run_cli, start_cli, wait_for
+from gh_assets_tests.cli_process import SLOW_LISTS, cli_env, ingest_issues_args, prepare, raw_temporaries, run_cli, start_ingest_mid_raw_step
 
 REPO = "demo-org/one"
 
@@ -41,13 +41,8 @@ def test_an_interrupt_in_a_step_with_a_retry_policy_stops_the_run(instance: dg.D
 def test_sigterm_stops_an_ingest_mid_step_and_a_rerun_completes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prepare(tmp_path, REPO)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))  # for the instance this test opens
-    # Every list request takes 0.3 s: the raw step is mid-sweep when the signal arrives.
-    config = EmulatorConfig(seed=3, repos=(REPO,), issues_per_repo=600, start="2025-01-01", days=10, fault_rate=1.0, fault_kinds=("slow",), slow_seconds=0.3)
-    args = ["ingest", "--repo", REPO, "--start", "2025-01-01", "--end", "2025-01-10", "--entities", "issues"]
-    with Emulator(config) as emu:
-        env = cli_env(tmp_path, emu.url)
-        proc = start_cli(args, tmp_path, env)
-        wait_for(lambda: bool(raw_temporaries(tmp_path)), proc, what="the raw step to start writing")
+    with Emulator(EmulatorConfig(seed=3, repos=(REPO,), **SLOW_LISTS)) as emu:
+        proc = start_ingest_mid_raw_step(tmp_path, emu.url, REPO)
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
@@ -65,7 +60,7 @@ def test_sigterm_stops_an_ingest_mid_step_and_a_rerun_completes(tmp_path: Path, 
             assert dg.DagsterEventType.STEP_UP_FOR_RETRY not in types
             assert instance.event_log_storage.get_concurrency_info("github_api").claimed_slots == []
 
-        done = run_cli(args, tmp_path, env, timeout=240)
+        done = run_cli(ingest_issues_args(REPO), tmp_path, cli_env(tmp_path, emu.url), timeout=240)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert raw_temporaries(tmp_path) == []
     assert "marts.issues" in done.stdout

@@ -13,7 +13,7 @@ import pytest
 
 from gh_assets.emulator import Emulator, EmulatorConfig
 from gh_assets.run_monitoring import HOST_TAG, PID_TAG, LocalProcessRunLauncher, recover_dead_runs
-from gh_assets_tests.cli_process import cli_env, prepare, raw_temporaries, run_cli, start_cli, wait_for
+from gh_assets_tests.cli_process import SLOW_LISTS, cli_env, ingest_issues_args, prepare, raw_temporaries, run_cli, start_ingest_mid_raw_step
 
 REPO = "demo-org/one"
 POOL = "github_api"
@@ -96,13 +96,8 @@ def test_a_run_launched_by_dagster_is_judged_by_the_pid_of_its_engine_event(inst
 def test_an_ingest_killed_mid_step_does_not_jam_the_next_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prepare(tmp_path, REPO)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))  # for the instance this test opens (its event log needs it)
-    # Every list request takes 0.3 s, so the raw step is still sweeping when it is killed.
-    config = EmulatorConfig(seed=3, repos=(REPO,), issues_per_repo=600, start="2025-01-01", days=10, fault_rate=1.0, fault_kinds=("slow",), slow_seconds=0.3)
-    args = ["ingest", "--repo", REPO, "--start", "2025-01-01", "--end", "2025-01-10", "--entities", "issues"]
-    with Emulator(config) as emu:
-        env = cli_env(tmp_path, emu.url)
-        proc = start_cli(args, tmp_path, env)
-        wait_for(lambda: bool(raw_temporaries(tmp_path)), proc, what="the raw step to start writing")
+    with Emulator(EmulatorConfig(seed=3, repos=(REPO,), **SLOW_LISTS)) as emu:
+        proc = start_ingest_mid_raw_step(tmp_path, emu.url, REPO)
         proc.kill()  # SIGKILL: no cleanup, no run end recorded
         proc.communicate()
 
@@ -113,7 +108,7 @@ def test_an_ingest_killed_mid_step_does_not_jam_the_next_one(tmp_path: Path, mon
             assert dead.run_id in {s.run_id for s in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots}
         assert raw_temporaries(tmp_path), "the killed writer's temporary is still there"
 
-        done = run_cli(args, tmp_path, env, timeout=240)
+        done = run_cli(ingest_issues_args(REPO), tmp_path, cli_env(tmp_path, emu.url), timeout=240)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     recovered = [line for line in done.stderr.splitlines() if dead.run_id in line]
     assert len(recovered) == 1 and f"left STARTED by process {proc.pid}" in recovered[0] and "marked failed" in recovered[0], done.stderr

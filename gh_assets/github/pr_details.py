@@ -25,10 +25,9 @@ import polars as pl
 
 from gh_assets.github import errors
 from gh_assets.github.client import GitHubClient
-from gh_assets.github.pagination import SweepPage
+from gh_assets.github.pagination import RESTORE_AFTER, SweepPage
 
 MAX_BATCH = 50  # pull requests per query: 1 + 2 x 50 connection requests = 1 point
-RESTORE_AFTER = 3  # good batches at a reduced size before trying twice the size again
 RAW_ENTITY = "pr_details"  # the lake entity of the captured GraphQL pages
 
 _CONNECTION = "totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {fields} }}"
